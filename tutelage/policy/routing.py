@@ -1,0 +1,116 @@
+"""Who answers a query: a pure function of its neighbours, the roster and the settings."""
+
+from __future__ import annotations
+
+import math
+
+from ..models import (
+    JudgeMode,
+    Member,
+    Neighbour,
+    Role,
+    Route,
+    RouteDecision,
+    RoutingSettings,
+    SchoolSnapshot,
+)
+from .sampling import stable_uniform
+
+SOLO_ROLES = (Role.TA, Role.TEACHER)
+
+
+def similarity_weight(similarity: float, temperature: float) -> float:
+    """1.0 for an identical query, falling off exponentially with distance."""
+    return math.exp((min(similarity, 1.0) - 1.0) / temperature)
+
+
+def estimate_quality(
+    neighbours: list[Neighbour], member_ids: list[str], settings: RoutingSettings
+) -> dict[str, float]:
+    """Similarity-weighted mean of each member's past scores, shrunk towards a prior."""
+    estimates = {}
+    for member_id in member_ids:
+        weight = settings.prior_weight
+        total = settings.prior_quality * settings.prior_weight
+        for n in neighbours:
+            score = n.scores.get(member_id)
+            if score is not None:
+                w = similarity_weight(n.similarity, settings.similarity_temperature)
+                weight += w
+                total += w * score
+        estimates[member_id] = total / weight
+    return estimates
+
+
+def utility(quality: float, member: Member, settings: RoutingSettings) -> float:
+    return quality - settings.cost_weight * member.relative_cost
+
+
+def _ranked(members: list[Member], est: dict[str, float], s: RoutingSettings) -> list[Member]:
+    # Best utility first; ties go to the cheaper member, then to the id (for determinism).
+    return sorted(members, key=lambda m: (-utility(est[m.id], m, s), m.relative_cost, m.id))
+
+
+def route(
+    query_id: str,
+    domain: str | None,
+    neighbours: list[Neighbour],
+    school: SchoolSnapshot,
+) -> RouteDecision:
+    s = school.routing
+    supervisor = school.member(school.supervisor)
+    active = [m for m in school.members if m.active and m.role_in(domain) != Role.RETIRED]
+    if supervisor not in active:
+        active.insert(0, supervisor)
+    est = estimate_quality(neighbours, [m.id for m in active], s)
+    nearest = max((n.similarity for n in neighbours), default=0.0)
+    agreement = school.judge.mode == JudgeMode.AGREEMENT
+
+    def with_supervisor(ids: list[str]) -> list[str]:
+        # In agreement mode the supervisor's own answer is what the others are judged against.
+        return ids if not agreement or supervisor.id in ids else [*ids, supervisor.id]
+
+    if nearest < s.low_threshold:
+        return RouteDecision(
+            route=Route.NOVEL,
+            answerers=with_supervisor([m.id for m in active]),
+            judge=True,
+            nearest_similarity=nearest,
+            estimates=est,
+            reason=f"nearest {nearest:.3f} < low {s.low_threshold:.3f}: explore",
+        )
+    if nearest < s.high_threshold:
+        two = [m.id for m in _ranked(active, est, s)[:2]]
+        return RouteDecision(
+            route=Route.HYBRID,
+            answerers=with_supervisor(two),
+            judge=True,
+            nearest_similarity=nearest,
+            estimates=est,
+            reason=f"nearest {nearest:.3f} between thresholds: two best, supervisor judges",
+        )
+    eligible = [m for m in active if m.id == supervisor.id or m.role_in(domain) in SOLO_ROLES]
+    best = _ranked(eligible, est, s)[0]
+    decision = RouteDecision(
+        route=Route.FAMILIAR,
+        answerers=[best.id],
+        judge=False,
+        nearest_similarity=nearest,
+        estimates=est,
+        reason=f"nearest {nearest:.3f} >= high {s.high_threshold:.3f}: {best.id} answers alone",
+    )
+    if best.id != supervisor.id:
+        rate = s.teacher_audit_rate if best.role_in(domain) == Role.TEACHER else s.ta_audit_rate
+        if stable_uniform(query_id, "audit") < rate:
+            decision.audit = True
+            decision.judge = True
+            decision.answerers = with_supervisor(decision.answerers)
+            decision.reason += f"; audited (rate {rate:.2f})"
+    students = [m for m in active if m.id not in decision.answerers and m.id != supervisor.id]
+    if students and stable_uniform(query_id, "shadow") < s.shadow_rate:
+        pick = int(stable_uniform(query_id, "shadow-pick") * len(students))
+        decision.shadows = [students[pick].id]
+        decision.judge = True
+        decision.answerers = with_supervisor(decision.answerers)
+        decision.reason += f"; {students[pick].id} answers in shadow"
+    return decision

@@ -1,0 +1,19 @@
+"""Whether a query may enter the school at all."""
+
+from __future__ import annotations
+
+from ..models import Limits, QueryInput
+
+
+def query_problem(query: QueryInput, limits: Limits) -> str | None:
+    """A sentence saying what is wrong with the query, or None when it is acceptable."""
+    if not query.text.strip():
+        return "the query is empty"
+    if len(query.text) > limits.max_query_chars:
+        return (
+            f"the query has {len(query.text):,} characters; the limit is "
+            f"{limits.max_query_chars:,} (limits.max_query_chars)"
+        )
+    if query.tenant not in limits.tenants:
+        return f"unknown tenant '{query.tenant}'; configured tenants: {', '.join(limits.tenants)}"
+    return None

@@ -1,0 +1,136 @@
+"""DuckDB ledger: every call, verdict and query outcome.
+
+DuckDB allows one read-write process, so only the worker opens it. Every row has a natural
+key and is written with INSERT OR IGNORE: a retried record activity never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ..models import QueryResult
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    call_id VARCHAR PRIMARY KEY,
+    query_id VARCHAR NOT NULL,
+    tenant VARCHAR NOT NULL,
+    member_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,          -- answer | shadow | judge
+    tokens_in INTEGER NOT NULL,
+    tokens_out INTEGER NOT NULL,
+    cost_usd DOUBLE NOT NULL,
+    latency_ms DOUBLE NOT NULL,
+    error VARCHAR,
+    error_kind VARCHAR,
+    created_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS verdicts (
+    query_id VARCHAR NOT NULL,
+    member_id VARCHAR NOT NULL,
+    judge VARCHAR NOT NULL,
+    tenant VARCHAR NOT NULL,
+    domain VARCHAR,
+    score DOUBLE,
+    correctness DOUBLE,
+    relevance DOUBLE,
+    completeness DOUBLE,
+    clarity DOUBLE,
+    reasoning VARCHAR,
+    created_at TIMESTAMP DEFAULT current_timestamp,
+    PRIMARY KEY (query_id, member_id, judge)
+);
+CREATE TABLE IF NOT EXISTS queries (
+    query_id VARCHAR PRIMARY KEY,
+    workflow_id VARCHAR,
+    tenant VARCHAR NOT NULL,
+    domain VARCHAR,
+    route VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    winner VARCHAR,
+    nearest_similarity DOUBLE,
+    cost_usd DOUBLE NOT NULL,
+    supervisor_only_cost_usd DOUBLE NOT NULL,
+    supervisor_called BOOLEAN NOT NULL,
+    cache_hit BOOLEAN NOT NULL,
+    latency_ms DOUBLE,
+    error VARCHAR,
+    config_version VARCHAR,
+    created_at TIMESTAMP DEFAULT current_timestamp
+);
+"""
+
+
+class Ledger:
+    """The worker's handle on the stats database; safe to call from several threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        try:
+            self._db = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            raise RuntimeError(
+                f"cannot open the ledger {path}: {exc}. Only one worker process may own a data "
+                "directory; stop the other one or give this worker its own data_dir."
+            ) from None
+        self._lock = threading.Lock()
+        self._db.execute(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def record(self, result: QueryResult, domain: str | None, config_version: str) -> tuple[int, int]:
+        """Write one query's calls, verdicts and outcome; returns (calls, verdicts) newly written."""
+        q = result
+        with self._lock:
+            self._db.execute("BEGIN TRANSACTION")
+            try:
+                before_calls = self._count("calls", q.query_id)
+                before_verdicts = self._count("verdicts", q.query_id)
+                for c in q.calls:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?,DEFAULT)",
+                        [f"{q.query_id}:{c.member_id}:{c.kind}", q.query_id, q.tenant, c.member_id,
+                         c.kind, c.tokens_in, c.tokens_out, c.cost_usd, c.latency_ms, c.error,
+                         c.error_kind],
+                    )  # fmt: skip
+                for v in q.verdicts:
+                    a = v.aspects
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO verdicts VALUES (?,?,?,?,?,?,?,?,?,?,?,DEFAULT)",
+                        [q.query_id, v.member_id, v.judge, q.tenant, domain, v.score,
+                         a.correctness if a else None, a.relevance if a else None,
+                         a.completeness if a else None, a.clarity if a else None, v.reasoning],
+                    )  # fmt: skip
+                self._db.execute(
+                    "INSERT OR IGNORE INTO queries VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,DEFAULT)",
+                    [q.query_id, q.workflow_id, q.tenant, domain, q.route.value, q.status,
+                     q.winner, q.nearest_similarity, q.cost_usd, q.supervisor_only_cost_usd,
+                     q.supervisor_called, q.cache_hit, q.latency_ms, q.error, config_version],
+                )  # fmt: skip
+                written = (
+                    self._count("calls", q.query_id) - before_calls,
+                    self._count("verdicts", q.query_id) - before_verdicts,
+                )
+                self._db.execute("COMMIT")
+            except Exception:
+                self._db.execute("ROLLBACK")
+                raise
+        return written
+
+    def _count(self, table: str, query_id: str) -> int:
+        row = self._db.execute(
+            f"SELECT count(*) FROM {table} WHERE query_id = ?", [query_id]
+        ).fetchone()
+        return int(row[0]) if row else 0
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Read-only access for the worker's own queries and tests."""
+        with self._lock:
+            return self._db.execute(sql, params or []).fetchall()

@@ -1,0 +1,124 @@
+"""LanceDB memory of past queries: their embeddings, scores and final answers.
+
+Only the worker opens it. Appends are idempotent (a row whose query id is already stored is
+skipped), and all writes go through one lock because LanceDB's concurrent writers are unsafe.
+Past a few thousand rows an ANN index keeps look-ups fast; it is rebuilt as the table grows.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import lancedb
+import pyarrow as pa
+
+from ..models import Neighbour
+
+TABLE = "queries"
+INDEX_MIN_ROWS = 4096
+INDEX_GROWTH = 0.25  # rebuild once unindexed rows exceed this share of the indexed ones
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Memory:
+    def __init__(self, path: Path, dim: int) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        self.dim = dim
+        self._db = lancedb.connect(str(path))
+        self._lock = threading.Lock()
+        schema = pa.schema(
+            [
+                ("query_id", pa.string()),
+                ("tenant", pa.string()),
+                ("text", pa.string()),
+                ("norm", pa.string()),
+                ("domain", pa.string()),
+                ("config_version", pa.string()),
+                ("vector", pa.list_(pa.float32(), dim)),
+                ("scores", pa.string()),
+                ("final_answer", pa.string()),
+                ("winner", pa.string()),
+            ]
+        )
+        self._table = self._db.create_table(TABLE, schema=schema, exist_ok=True)
+        existing = self._table.schema.field("vector").type
+        if getattr(existing, "list_size", dim) != dim:
+            raise RuntimeError(
+                f"the memory at {path} holds {existing.list_size}-d embeddings but the configured "
+                f"embedder makes {dim}-d ones; use another data_dir or the original embedder"
+            )
+        self._indexed_rows = self._table.count_rows() if self._has_index() else 0
+
+    def _has_index(self) -> bool:
+        return any(i.index_type.startswith("IVF") for i in self._table.list_indices())
+
+    def count(self, tenant: str | None = None) -> int:
+        return self._table.count_rows(f"tenant = {_quote(tenant)}" if tenant else None)
+
+    def contains(self, query_id: str) -> bool:
+        return self._table.count_rows(f"query_id = {_quote(query_id)}") > 0
+
+    def add(self, rows: list[dict[str, Any]]) -> int:
+        """Append rows whose query id is new; returns how many were written."""
+        with self._lock:
+            fresh = [r for r in rows if not self.contains(r["query_id"])]
+            if fresh:
+                for r in fresh:
+                    r["scores"] = json.dumps(r.get("scores") or {})
+                self._table.add(fresh)
+            self._maybe_reindex()
+        return len(fresh)
+
+    def _maybe_reindex(self) -> None:
+        total = self._table.count_rows()
+        growth = total - self._indexed_rows
+        if total < INDEX_MIN_ROWS or growth < max(INDEX_MIN_ROWS, INDEX_GROWTH * self._indexed_rows):
+            return
+        partitions = max(8, min(256, int(total**0.5) // 4))
+        self._table.create_index(
+            metric="cosine",
+            index_type="IVF_HNSW_SQ",
+            num_partitions=partitions,
+            vector_column_name="vector",
+            replace=True,
+        )
+        self._indexed_rows = total
+
+    def nearest(self, tenant: str, vector: list[float], k: int) -> list[Neighbour]:
+        rows = (
+            self._table.search(vector, vector_column_name="vector")
+            .metric("cosine")
+            .where(f"tenant = {_quote(tenant)}", prefilter=True)
+            .limit(k)
+            .nprobes(16)
+            .to_list()
+        )
+        return [self._neighbour(r, 1.0 - float(r["_distance"])) for r in rows]
+
+    def exact(self, tenant: str, norm: str) -> Neighbour | None:
+        rows = (
+            self._table.search()
+            .where(f"tenant = {_quote(tenant)} AND norm = {_quote(norm)}")
+            .limit(1)
+            .to_list()
+        )
+        return self._neighbour(rows[0], 1.0) if rows else None
+
+    @staticmethod
+    def _neighbour(row: dict[str, Any], similarity: float) -> Neighbour:
+        return Neighbour(
+            query_id=row["query_id"],
+            similarity=similarity,
+            text=row["text"],
+            domain=row["domain"],
+            scores=json.loads(row["scores"] or "{}"),
+            final_answer=row["final_answer"],
+            winner=row["winner"],
+            config_version=row["config_version"] or "",
+        )

@@ -1,0 +1,57 @@
+"""What a worker process owns: the config, the embedder, the stores and the prices.
+
+DuckDB allows one read-write process and LanceDB's concurrent writers are unsafe, so exactly
+one worker opens a data directory; everything else reads through Temporal.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..config import TutelageConfig
+from ..models import SchoolSnapshot
+from ..policy.cost import Price
+from ..providers.embedders import Embedder, make_embedder
+from ..providers.pricing import member_price
+from ..providers.registry import register_providers
+from ..store.ledger import Ledger
+from ..store.memory import Memory
+
+
+@dataclass
+class Services:
+    config: TutelageConfig
+    embedder: Embedder
+    memory: Memory
+    ledger: Ledger
+    prices: dict[str, Price]
+    school: SchoolSnapshot
+    _embed_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, config: TutelageConfig, embedder: Embedder | None = None) -> Services:
+        register_providers(config.replay.data_dir, config.replay.latency_ms)
+        emb = embedder or make_embedder(
+            config.embedder.model, config.embedder.api_base, config.embedder.api_key_env
+        )
+        data = config.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        prices = {m.id: member_price(m) for m in config.members}
+        return cls(
+            config=config,
+            embedder=emb,
+            memory=Memory(data / "memory.lance", emb.dim),
+            ledger=Ledger(data / "ledger.duckdb"),
+            prices=prices,
+            school=config.school(prices),
+        )
+
+    def embed(self, text: str) -> np.ndarray:
+        with self._embed_lock:
+            return self.embedder.embed([text])[0]
+
+    def close(self) -> None:
+        self.ledger.close()

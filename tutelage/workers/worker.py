@@ -1,0 +1,65 @@
+"""Connecting to Temporal and running a worker that serves the school's workflows."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from ..config import TutelageConfig
+from ..workflows import search_attributes as sa
+from ..workflows.query import QueryWorkflow
+
+log = logging.getLogger(__name__)
+
+WORKFLOWS: Sequence[type] = (QueryWorkflow,)
+
+
+async def connect(address: str, namespace: str) -> Client:
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    """Register the run attributes on an existing cluster (the dev server gets them as flags)."""
+    kinds = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+             "Float": IndexedValueType.INDEXED_VALUE_TYPE_DOUBLE}  # fmt: skip
+    wanted = {k.name: kinds["Float" if k is sa.COST else "Keyword"] for k in sa.ALL}
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(search_attributes=wanted, namespace=client.namespace)
+        )
+    except Exception as exc:  # noqa: BLE001 - already registered, or no operator rights
+        if "already" not in str(exc).lower():
+            log.warning("could not register search attributes (%s); runs will lack them", exc)
+
+
+def build_worker(client: Client, config: TutelageConfig, activities: list[Any]) -> Worker:
+    return Worker(
+        client,
+        task_queue=config.temporal.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities,
+        max_concurrent_activities=64,
+    )
+
+
+async def run_worker(config: TutelageConfig, client: Client, stop: asyncio.Event) -> None:
+    """Open the stores, serve until `stop` is set, then shut down cleanly."""
+    from ..activities.query import QueryActivities
+    from .services import Services
+
+    services = await asyncio.to_thread(Services.open, config)
+    try:
+        await ensure_search_attributes(client)
+        worker = build_worker(client, config, QueryActivities(services).all())
+        async with worker:
+            await stop.wait()
+    finally:
+        services.close()

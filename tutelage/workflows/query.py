@@ -1,0 +1,97 @@
+"""QueryWorkflow: one durable run per query (id `query-<tenant>-<query id>`)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from .. import options
+    from ..activities import names
+    from ..models import (
+        AnswerRequest,
+        JudgeRequest,
+        JudgeResult,
+        MemberAnswer,
+        QueryInput,
+        QueryResult,
+        RecallRequest,
+        RecallResult,
+        RecordRequest,
+        RecordResult,
+        Verdict,
+    )
+    from . import search_attributes as sa
+    from .query_flow import run_query
+
+
+def _failure(exc: ActivityError) -> tuple[str, str]:
+    cause = exc.cause
+    if isinstance(cause, ApplicationError):
+        return cause.message, cause.type or "ApplicationError"
+    return str(cause or exc), type(cause or exc).__name__
+
+
+class _TemporalSteps:
+    """The query flow's steps as Temporal activities."""
+
+    async def recall(self, req: RecallRequest) -> RecallResult:
+        return await workflow.execute_activity(
+            names.RECALL, req, result_type=RecallResult,
+            start_to_close_timeout=options.RECALL_TIMEOUT, retry_policy=options.STORE_RETRY,
+        )  # fmt: skip
+
+    async def answer(self, req: AnswerRequest, timeout_s: float) -> MemberAnswer:
+        try:
+            return await workflow.execute_activity(
+                names.ANSWER, req, result_type=MemberAnswer,
+                start_to_close_timeout=options.answer_timeout(timeout_s),
+                retry_policy=options.MODEL_CALL_RETRY,
+            )  # fmt: skip
+        except ActivityError as exc:
+            # A failing member does not fail the query: its failure is recorded instead.
+            message, kind = _failure(exc)
+            return MemberAnswer(member_id=req.member_id, error=message, error_kind=kind)
+
+    async def judge(self, req: JudgeRequest) -> JudgeResult:
+        try:
+            return await workflow.execute_activity(
+                names.JUDGE, req, result_type=JudgeResult,
+                start_to_close_timeout=options.JUDGE_TIMEOUT,
+                retry_policy=options.MODEL_CALL_RETRY,
+            )  # fmt: skip
+        except ActivityError as exc:
+            message, kind = _failure(exc)
+            unjudged = [Verdict(member_id=a.member_id, judge="unjudged") for a in req.answers]
+            call = MemberAnswer(member_id=req.supervisor_id, kind="judge", error=message,
+                                error_kind=kind)  # fmt: skip
+            return JudgeResult(verdicts=unjudged, call=call, error=message)
+
+    async def record(self, req: RecordRequest) -> RecordResult:
+        return await workflow.execute_activity(
+            names.RECORD, req, result_type=RecordResult,
+            start_to_close_timeout=options.RECORD_TIMEOUT, retry_policy=options.STORE_RETRY,
+        )  # fmt: skip
+
+
+@workflow.defn(name="QueryWorkflow")
+class QueryWorkflow:
+    @workflow.run
+    async def run(self, query: QueryInput) -> QueryResult:
+        started = workflow.now()
+        workflow.upsert_search_attributes([sa.TENANT.value_set(query.tenant)])
+
+        def elapsed_ms() -> float:
+            return (workflow.now() - started) / timedelta(milliseconds=1)
+
+        result = await run_query(query, _TemporalSteps(), elapsed_ms, workflow.info().workflow_id)
+        workflow.upsert_search_attributes(
+            [
+                sa.ROUTE.value_set(result.route.value),
+                sa.WINNER.value_set(result.winner or "none"),
+                sa.COST.value_set(result.cost_usd),
+            ]
+        )
+        return result

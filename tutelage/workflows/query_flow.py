@@ -1,0 +1,182 @@
+"""The query path's orchestration, written once for both engines.
+
+`QueryWorkflow` runs it with Temporal activities as the steps; the benchmark's inline engine
+runs it with the same activity code called directly. Every decision is a pure function from
+`tutelage.policy`; this module only sequences them, so it is deterministic under replay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Protocol
+
+from ..models import (
+    AnswerRequest,
+    JudgeRequest,
+    JudgeResult,
+    MemberAnswer,
+    QueryInput,
+    QueryResult,
+    RecallRequest,
+    RecallResult,
+    RecordRequest,
+    RecordResult,
+    Route,
+    RouteDecision,
+    SchoolSnapshot,
+    Verdict,
+)
+from ..policy import cost as cost_policy
+from ..policy.cache import pick_cache_hit
+from ..policy.routing import route
+from ..policy.scoring import pick_winner, programmatic_verdicts
+from ..policy.validation import query_problem
+
+
+class QuerySteps(Protocol):
+    """The I/O a query needs. Each step returns a value; failures come back inside it."""
+
+    async def recall(self, req: RecallRequest) -> RecallResult: ...
+
+    async def answer(self, req: AnswerRequest, timeout_s: float) -> MemberAnswer: ...
+
+    async def judge(self, req: JudgeRequest) -> JudgeResult: ...
+
+    async def record(self, req: RecordRequest) -> RecordResult: ...
+
+
+def _failed(inp: QueryInput, reason: str, **extra: object) -> QueryResult:
+    return QueryResult(query_id=inp.query_id, tenant=inp.tenant, status="failed", error=reason,
+                       reason=reason, **extra)  # type: ignore[arg-type]  # fmt: skip
+
+
+def _supervisor_only_cost(
+    school: SchoolSnapshot, calls: list[MemberAnswer], prompt_tokens: int
+) -> float:
+    """The supervisor's real answer cost when it answered, else an estimate for this prompt."""
+    sup = next((c for c in calls if c.member_id == school.supervisor and c.kind != "judge"), None)
+    if sup is not None and sup.ok:
+        return sup.cost_usd
+    m = school.member(school.supervisor)
+    answered = [c.tokens_out for c in calls if c.ok and c.kind != "judge"]
+    tokens_out = round(sum(answered) / len(answered)) if answered else cost_policy.NOMINAL_TOKENS_OUT
+    price = cost_policy.Price(m.price_in, m.price_out)
+    return cost_policy.supervisor_only_cost(price, prompt_tokens, tokens_out)
+
+
+async def run_query(
+    inp: QueryInput,
+    steps: QuerySteps,
+    elapsed_ms: Callable[[], float],
+    workflow_id: str = "",
+) -> QueryResult:
+    recall = await steps.recall(RecallRequest(query=inp))
+    school = recall.school
+    problem = query_problem(inp, school.limits)
+    if problem:
+        return _failed(inp, problem, workflow_id=workflow_id)
+
+    hit = pick_cache_hit(
+        inp.text, recall.exact_match, recall.neighbours, school.routing, school.config_version
+    )
+    if hit is not None:
+        result = QueryResult(
+            query_id=inp.query_id, workflow_id=workflow_id, tenant=inp.tenant,
+            answer=hit.final_answer, winner=hit.winner, route=Route.CACHE,
+            nearest_similarity=hit.similarity, cache_hit=True,
+            supervisor_only_cost_usd=_supervisor_only_cost(school, [], recall.prompt_tokens),
+            reason=f"cache hit on {hit.query_id} (similarity {hit.similarity:.3f})",
+            latency_ms=elapsed_ms(),
+        )  # fmt: skip
+        await steps.record(_record_request(inp, recall, result))
+        return result
+
+    decision = route(inp.query_id, inp.domain, recall.neighbours, school)
+    calls = await _fan_out(inp, school, decision, steps)
+    visible_ok = [c for c in calls if c.ok and not c.shadow]
+    if not visible_ok and school.supervisor not in decision.answerers:
+        # Everyone chosen failed: fall back to the supervisor rather than fail the query.
+        calls += await _fan_out(inp, school, decision.model_copy(
+            update={"answerers": [school.supervisor], "shadows": []}), steps)  # fmt: skip
+        decision.reason += "; all chosen members failed, supervisor asked"
+        visible_ok = [c for c in calls if c.ok and not c.shadow]
+    if not visible_ok:
+        result = _failed(
+            inp, "every member asked failed, the supervisor included",
+            workflow_id=workflow_id, route=decision.route, calls=calls,
+            members_asked=[c.member_id for c in calls],
+            nearest_similarity=decision.nearest_similarity,
+            supervisor_called=True, latency_ms=elapsed_ms(),
+            cost_usd=sum(c.cost_usd for c in calls),
+        )  # fmt: skip
+        await steps.record(_record_request(inp, recall, result))
+        return result
+
+    verdicts, judge_call = await _judge(inp, school, decision, calls, steps)
+    if judge_call is not None:
+        calls.append(judge_call)
+    members = {m.id: m for m in school.members}
+    winner = pick_winner(calls, verdicts, members, school.routing.win_margin, decision.answerers)
+    answer = next(c.text for c in calls if c.member_id == winner and c.kind != "judge")
+    result = QueryResult(
+        query_id=inp.query_id, workflow_id=workflow_id, tenant=inp.tenant, answer=answer,
+        winner=winner, route=decision.route, nearest_similarity=decision.nearest_similarity,
+        members_asked=[c.member_id for c in calls if c.kind != "judge"],
+        scores={v.member_id: v.score for v in verdicts}, calls=calls, verdicts=verdicts,
+        tokens_in=sum(c.tokens_in for c in calls), tokens_out=sum(c.tokens_out for c in calls),
+        cost_usd=sum(c.cost_usd for c in calls), latency_ms=elapsed_ms(),
+        supervisor_only_cost_usd=_supervisor_only_cost(school, calls, recall.prompt_tokens),
+        supervisor_called=any(c.member_id == school.supervisor for c in calls),
+        reason=decision.reason,
+    )  # fmt: skip
+    await steps.record(_record_request(inp, recall, result))
+    return result
+
+
+async def _fan_out(
+    inp: QueryInput, school: SchoolSnapshot, decision: RouteDecision, steps: QuerySteps
+) -> list[MemberAnswer]:
+    asked = [(m, "answer") for m in decision.answerers] + [(m, "shadow") for m in decision.shadows]
+    requests = []
+    for member_id, _ in asked:
+        m = school.member(member_id)
+        req = AnswerRequest(query_id=inp.query_id, member_id=member_id, model=m.model,
+                            text=inp.text, timeout_s=m.timeout_s)  # fmt: skip
+        requests.append(steps.answer(req, m.timeout_s))
+    answers = await asyncio.gather(*requests)
+    return [a.model_copy(update={"kind": kind}) for a, (_, kind) in zip(answers, asked, strict=True)]
+
+
+async def _judge(
+    inp: QueryInput,
+    school: SchoolSnapshot,
+    decision: RouteDecision,
+    calls: list[MemberAnswer],
+    steps: QuerySteps,
+) -> tuple[list[Verdict], MemberAnswer | None]:
+    """Verdicts for the answers, and the judge's own call when the supervisor was asked."""
+    programmatic = programmatic_verdicts(calls, inp.reference, school.judge.mode, school.supervisor)
+    if inp.reference is not None or (programmatic is not None and decision.judge):
+        return programmatic or [], None
+    if not decision.judge:
+        return [], None
+    sup = school.member(school.supervisor)
+    judged = await steps.judge(
+        JudgeRequest(
+            query_id=inp.query_id, question=inp.text, supervisor_id=sup.id,
+            supervisor_model=sup.model, answers=[c for c in calls if c.ok], judge=school.judge,
+            timeout_s=sup.timeout_s,
+        )
+    )  # fmt: skip
+    return judged.verdicts, judged.call
+
+
+def _record_request(inp: QueryInput, recall: RecallResult, result: QueryResult) -> RecordRequest:
+    return RecordRequest(
+        query=inp,
+        embedding=recall.embedding,
+        result=result,
+        config_version=recall.school.config_version,
+        domain=inp.domain,
+    )
