@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -80,6 +81,9 @@ def main() -> None:
         sys.exit(2)
     except UserError as exc:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        # No interpreter finalisation: a started Temporal runtime's native threads can abort it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
     except KeyboardInterrupt:
         sys.exit(130)

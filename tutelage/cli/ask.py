@@ -21,7 +21,7 @@ out = Console()
 def render_result(result: QueryResult, cfg: TutelageConfig) -> Panel:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")
     saved = result.supervisor_only_cost_usd - result.cost_usd
     share = saved / result.supervisor_only_cost_usd if result.supervisor_only_cost_usd else 0.0
     table.add_row("route", f"{result.route.value} (nearest {result.nearest_similarity:.3f})")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import signal
+import sys
 from pathlib import Path
 
 from rich.console import Console
@@ -13,6 +16,20 @@ from ..workers.devserver import DevServer, DevServerError
 from .app import UserError
 
 out = Console()
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    # A member's failed call is an expected event, recorded in the ledger; no traceback here.
+    logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+
+
+def _exit_now(code: int) -> None:
+    """Leave without interpreter finalisation: native threads of the Temporal core and the
+    embedder can abort the process while Python tears down, after our clean shutdown."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 async def _connect(cfg: TutelageConfig, address: str, timeout_s: float):  # type: ignore[no-untyped-def]
@@ -57,6 +74,7 @@ def _banner(cfg: TutelageConfig, address: str, started: bool) -> str:
 
 def run_up(config_path: Path | None) -> None:
     cfg = load_config(config_path)
+    _configure_logging()
     if not cfg.temporal.embedded():
         address = cfg.temporal.effective_address()
         asyncio.run(_serve(cfg, address, _banner(cfg, address, started=False)))
@@ -79,13 +97,20 @@ def run_up(config_path: Path | None) -> None:
         signal.signal(signal.SIGINT, previous)
         server.stop()
         out.print("stopped.", style="dim")
+    _exit_now(0)
 
 
 def run_worker_only(config_path: Path | None) -> None:
     cfg = load_config(config_path)
+    _configure_logging()
     address = cfg.temporal.effective_address()
     banner = (
         f"[green]worker running[/] against {address}, namespace {cfg.temporal.namespace}, "
         f"task queue {cfg.temporal.task_queue}"
     )
-    asyncio.run(_serve(cfg, address, banner))
+    try:
+        asyncio.run(_serve(cfg, address, banner))
+    except KeyboardInterrupt:
+        pass
+    out.print("worker stopped.", style="dim")
+    _exit_now(0)

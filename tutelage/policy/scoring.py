@@ -44,14 +44,16 @@ def pick_winner(
 ) -> str | None:
     """The best-scored visible answer; the cheaper member wins within `margin` of the best.
 
-    With no scores, the first answer in `preference` order (the route's ranking) that succeeded.
+    With no scores, the first answer in `preference` order (the route's ranking) that
+    succeeded, else any visible answer (a fallback's).
     """
     visible = {a.member_id for a in answers if a.ok and not a.shadow}
     scored = {
         v.member_id: v.score for v in verdicts if v.member_id in visible and v.score is not None
     }
     if not scored:
-        return next((m for m in preference if m in visible), None)
+        ordered = [m for m in preference if m in visible] + sorted(visible - set(preference))
+        return ordered[0] if ordered else None
     best = max(scored.values())
     close = [m for m, s in scored.items() if s >= best - margin]
     return min(close, key=lambda m: (members[m].relative_cost, -scored[m], m))
