@@ -87,3 +87,26 @@ def main() -> None:
         os._exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+@app.command()
+def bench(
+    dataset: Annotated[str, typer.Option(help="gsm8k or mmlu.")] = "gsm8k",
+    data_dir: Annotated[Path | None, typer.Option(help="Recorded answers (RouteLLM format); "
+                        "default: the config's replay.data_dir.")] = None,  # fmt: skip
+    subjects: Annotated[str | None, typer.Option(help="MMLU subjects, comma-separated.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N shuffled items.")] = None,
+    seed: Annotated[int, typer.Option(help="Shuffle seed.")] = 0,
+    judge: Annotated[str, typer.Option(help="reference or agreement.")] = "agreement",
+    protocol: Annotated[str, typer.Option(help="online or split.")] = "online",
+    engine: Annotated[str, typer.Option(help="inline (one process) or temporal.")] = "inline",
+    report: Annotated[Path | None, typer.Option(help="Where to write the JSON report.")] = None,
+    out_dir: Annotated[Path, typer.Option(help="Plots, reports, run data.")] = Path("bench-out"),
+    sweep: Annotated[str | None, typer.Option(help="cost_weight values, comma-separated.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Replay recorded answers through the school and compare it with RouteLLM's routers."""
+    from .bench import run_bench_command
+
+    run_bench_command(config, dataset, data_dir, subjects, limit, seed, judge, protocol, engine,
+                      report, out_dir, sweep)  # fmt: skip

@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Each creates .venv when missing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+
+.PHONY: demo test lint bench up down clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# One stamp per set of extras, remade when pyproject.toml changes.
+$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[$(subst +,$(comma),$*)]"
+	touch $@
+
+comma := ,
+
+demo: $(VENV)/.installed-bench
+	bash scripts/demo.sh
+
+test: $(VENV)/.installed-test+bench
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-dev+test+bench
+	$(BIN)/ruff check tutelage tests benchmarks
+	$(BIN)/mypy tutelage
+
+bench: $(VENV)/.installed-bench+test
+	$(BIN)/python benchmarks/query_path.py
+	$(BIN)/tutelage bench --dataset gsm8k --protocol split
+	$(BIN)/tutelage bench --dataset mmlu --protocol split
+
+up: $(VENV)/.installed-bench
+	$(BIN)/tutelage up
+
+down:
+	-pkill -INT -f "$(BIN)/tutelage up" || true
+
+clean:
+	rm -rf .tutelage bench-out

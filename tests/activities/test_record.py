@@ -1,0 +1,38 @@
+"""The record activity, retried, never duplicates a row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tutelage.activities.query import QueryActivities
+from tutelage.models import MemberAnswer, QueryInput, QueryResult, RecordRequest, Route, Verdict
+from tutelage.workers.services import Services
+
+from ..conftest import make_config
+
+
+async def test_record_twice_writes_once(tmp_path: Path) -> None:
+    services = Services.open(make_config(tmp_path))
+    try:
+        acts = QueryActivities(services)
+        vector = services.embed("What is six times seven?").tolist()
+        result = QueryResult(
+            query_id="q1", route=Route.NOVEL, answer="42", winner="sup",
+            calls=[MemberAnswer(member_id="sup", text="42", tokens_in=5, tokens_out=1),
+                   MemberAnswer(member_id="stu", text="41", tokens_in=5, tokens_out=1)],
+            verdicts=[Verdict(member_id="sup", score=1.0, judge="agreement:sup"),
+                      Verdict(member_id="stu", score=0.0, judge="agreement:sup")],
+        )  # fmt: skip
+        req = RecordRequest(query=QueryInput(text="What is six times seven?", query_id="q1"),
+                            embedding=vector, result=result)  # fmt: skip
+        first = await acts.record(req)
+        again = await acts.record(req)
+        counts = [services.ledger.rows(f"SELECT count(*) FROM {t}")[0][0]
+                  for t in ("calls", "verdicts", "queries")]  # fmt: skip
+        memory_rows = services.memory.count()
+    finally:
+        services.close()
+    assert (first.calls_written, first.verdicts_written, first.memory_written) == (2, 2, True)
+    assert (again.calls_written, again.verdicts_written, again.memory_written) == (0, 0, False)
+    assert counts == [2, 2, 1]
+    assert memory_rows == 1

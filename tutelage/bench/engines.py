@@ -1,0 +1,125 @@
+"""The two benchmark engines: the same query flow inline (one process) or as Temporal workflows.
+
+Both call `run_query` with the same activity code and the same stable query ids, so at the same
+seed they make identical decisions.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+import numpy as np
+from temporalio.exceptions import ApplicationError
+
+from ..activities.query import QueryActivities
+from ..config import TutelageConfig
+from ..models import (
+    AnswerRequest,
+    JudgeRequest,
+    JudgeResult,
+    MemberAnswer,
+    QueryInput,
+    QueryResult,
+    RecallRequest,
+    RecallResult,
+    RecordRequest,
+    RecordResult,
+)
+from ..providers.embedders import Embedder
+from ..workers.services import Services
+from ..workflows.query_flow import run_query
+
+
+class CachedEmbedder:
+    """Embeds a known set of texts once, in batches (a sweep replays the same stream)."""
+
+    def __init__(self, inner: Embedder, texts: list[str], vectors: np.ndarray) -> None:
+        self.name = inner.name
+        self.dim = inner.dim
+        self._inner = inner
+        self._known = {t: vectors[i] for i, t in enumerate(texts)}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        out = [self._known.get(t) for t in texts]
+        if any(v is None for v in out):
+            return self._inner.embed(texts)
+        return np.stack(out)  # type: ignore[arg-type]
+
+
+class Engine(Protocol):
+    async def ask(self, query: QueryInput) -> QueryResult: ...
+
+
+class _InlineSteps:
+    def __init__(self, acts: QueryActivities) -> None:
+        self.acts = acts
+
+    async def recall(self, req: RecallRequest) -> RecallResult:
+        return await self.acts.recall(req)
+
+    async def answer(self, req: AnswerRequest, timeout_s: float) -> MemberAnswer:
+        try:
+            return await self.acts.answer(req)
+        except ApplicationError as exc:  # the workflow records a failed member the same way
+            return MemberAnswer(member_id=req.member_id, error=exc.message,
+                                error_kind=exc.type or "ApplicationError")  # fmt: skip
+
+    async def judge(self, req: JudgeRequest) -> JudgeResult:
+        return await self.acts.judge(req)
+
+    async def record(self, req: RecordRequest) -> RecordResult:
+        return await self.acts.record(req)
+
+
+class InlineEngine:
+    def __init__(self, services: Services) -> None:
+        self.steps = _InlineSteps(QueryActivities(services))
+
+    async def ask(self, query: QueryInput) -> QueryResult:
+        started = time.perf_counter()
+        return await run_query(
+            query, self.steps, lambda: (time.perf_counter() - started) * 1000, query.query_id
+        )
+
+
+class TemporalEngine:
+    def __init__(self, client: object, config: TutelageConfig) -> None:
+        self.client = client
+        self.config = config
+
+    async def ask(self, query: QueryInput) -> QueryResult:
+        from ..client import submit
+
+        return await submit(self.client, self.config, query)  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def open_engine(
+    kind: str, config: TutelageConfig, embedder: Embedder
+) -> AsyncIterator[Engine]:
+    """An engine over a fresh data directory; the temporal one runs its own worker."""
+    services = Services.open(config, embedder=embedder)
+    try:
+        if kind == "inline":
+            yield InlineEngine(services)
+            return
+        from ..workers.worker import build_worker, connect, ensure_search_attributes
+
+        address = config.temporal.effective_address()
+        try:
+            client = await connect(address, config.temporal.namespace)
+        except Exception as exc:  # noqa: BLE001
+            raise RuntimeError(
+                f"cannot reach Temporal at {address}; start it with `tutelage up` ({exc})"
+            ) from None
+        await ensure_search_attributes(client)
+        cfg = config.model_copy(deep=True)
+        cfg.temporal.task_queue = f"bench-{uuid.uuid4().hex[:8]}"
+        async with build_worker(client, cfg, QueryActivities(services).all()):
+            yield TemporalEngine(client, cfg)
+    finally:
+        services.close()
