@@ -102,7 +102,7 @@ async def run_once(
     async with open_engine(opts.engine, cfg, embedder) as engine:
         for i, it in enumerate(items):
             query = QueryInput(
-                text=it.prompt, query_id=f"bench-{run_id}-{i:05d}",
+                text=it.prompt, query_id=f"bench-{run_id}-{i:05d}", draw_key=f"{opts.seed}-{i}",
                 reference=it.reference if opts.judge == "reference" else None,
             )  # fmt: skip
             result: QueryResult = await engine.ask(query)

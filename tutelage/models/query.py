@@ -24,6 +24,9 @@ class QueryInput(BaseModel):
     reference: str | None = None
     # Stable id of the query; the workflow id is derived from it.
     query_id: str = ""
+    # What the route's coin flips (audit, shadow) are keyed on; default: the query id. A replayed
+    # benchmark stream sets it so that every engine and run draws the same.
+    draw_key: str = ""
 
 
 class Neighbour(BaseModel):

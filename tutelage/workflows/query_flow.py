@@ -92,7 +92,7 @@ async def run_query(
         await steps.record(_record_request(inp, recall, result))
         return result
 
-    decision = route(inp.query_id, inp.domain, recall.neighbours, school)
+    decision = route(inp.draw_key or inp.query_id, inp.domain, recall.neighbours, school)
     calls = await _fan_out(inp, school, decision, steps)
     visible_ok = [c for c in calls if c.ok and not c.shadow]
     if not visible_ok and school.supervisor not in decision.answerers:

@@ -1,0 +1,140 @@
+"""Query-path speed: QueryWorkflow against an empty workflow and a bare 3-activity fan-out on
+the same local Temporal server in the same run, and routing look-up at 10k and 100k stored
+queries. Prints figures; asserts nothing.
+
+    python benchmarks/query_path.py [--queries 200] [--skip-lookup]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+sys.path.insert(0, str(Path(__file__).parent))
+
+import numpy as np  # noqa: E402
+from _baseline_workflows import EmptyWorkflow, FanOutWorkflow, noop  # noqa: E402
+from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from temporalio.testing import WorkflowEnvironment  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+
+from tutelage.activities.query import QueryActivities  # noqa: E402
+from tutelage.client import submit  # noqa: E402
+from tutelage.config import parse_config  # noqa: E402
+from tutelage.models import QueryInput  # noqa: E402
+from tutelage.store.memory import Memory  # noqa: E402
+from tutelage.workers.services import Services  # noqa: E402
+from tutelage.workers.worker import build_worker  # noqa: E402
+from tutelage.workflows import search_attributes as sa  # noqa: E402
+
+
+async def measure(n: int, concurrency: int, one: Callable[[int], Awaitable[object]]) -> str:
+    latencies: list[float] = []
+    sem = asyncio.Semaphore(concurrency)
+
+    async def timed(i: int) -> None:
+        async with sem:
+            t = time.perf_counter()
+            await one(i)
+            latencies.append((time.perf_counter() - t) * 1000)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(timed(i) for i in range(n)))
+    wall = time.perf_counter() - start
+    p50, p95 = np.percentile(latencies, [50, 95])
+    return f"p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {n / wall:7.1f} /s"
+
+
+async def workflows(n: int) -> None:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        data_converter=pydantic_data_converter, search_attributes=sa.ALL, ui=False,
+    )  # fmt: skip
+    tmp = Path(tempfile.mkdtemp())
+    members = [
+        {"id": "sup", "model": "openai/a", "role": "teacher", "params": {"mock_response": "42"}},
+        {"id": "stu", "model": "openai/b", "role": "ta", "params": {"mock_response": "42"}},
+    ]
+    cfg = parse_config({"supervisor": "sup", "data_dir": str(tmp), "members": members,
+                        "judge": {"mode": "agreement"},
+                        "temporal": {"task_queue": "bench-query"}}, tmp / "t.toml")  # fmt: skip
+    services = Services.open(cfg)
+    client = env.client
+    try:
+        async with (
+            build_worker(client, cfg, QueryActivities(services).all()),
+            Worker(client, task_queue="bench-base", workflows=[EmptyWorkflow, FanOutWorkflow],
+                   activities=[noop], max_concurrent_activities=64),  # fmt: skip
+        ):
+            async def empty(i: int) -> object:
+                return await client.execute_workflow(EmptyWorkflow.run, i, id=f"e-{uuid.uuid4()}",
+                                                     task_queue="bench-base")  # fmt: skip
+
+            async def fan(i: int) -> object:
+                return await client.execute_workflow(FanOutWorkflow.run, i, id=f"f-{uuid.uuid4()}",
+                                                     task_queue="bench-base")  # fmt: skip
+
+            async def query(i: int) -> object:
+                q = QueryInput(text=f"question number {i} {uuid.uuid4().hex[:6]}",
+                               query_id=uuid.uuid4().hex[:12])  # fmt: skip
+                return await submit(client, cfg, q)
+
+            await measure(10, 4, query)  # warm-up (model load, first compiles)
+            for conc in (1, 32):
+                print(f"\nconcurrency {conc}, {n} runs each")
+                for name, fn in (("empty workflow", empty), ("bare 3-activity fan-out", fan),
+                                 ("QueryWorkflow (mock members)", query)):  # fmt: skip
+                    print(f"  {name:30s} {await measure(n, conc, fn)}")
+    finally:
+        services.close()
+        await env.shutdown()
+
+
+def lookup(sizes: tuple[int, ...]) -> None:
+    rng = np.random.default_rng(0)
+    for size in sizes:
+        mem = Memory(Path(tempfile.mkdtemp()) / "m", 384)
+        vectors = rng.normal(size=(size, 384)).astype("float32")
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        t = time.perf_counter()
+        for start in range(0, size, 10_000):
+            rows = [{"query_id": f"q{i}", "tenant": "default", "text": "", "norm": f"q{i}",
+                     "domain": None, "config_version": "v", "vector": vectors[i].tolist(),
+                     "scores": {"a": 1.0}, "final_answer": "x", "winner": "a"}
+                    for i in range(start, min(size, start + 10_000))]  # fmt: skip
+            mem._table.add([{**r, "scores": "{}"} for r in rows])
+        mem._maybe_reindex()
+        build = time.perf_counter() - t
+        lat = []
+        for i in range(200):
+            q = vectors[rng.integers(size)] + rng.normal(scale=0.05, size=384).astype("float32")
+            t = time.perf_counter()
+            mem.nearest("default", (q / np.linalg.norm(q)).tolist(), 16)
+            lat.append((time.perf_counter() - t) * 1000)
+        p50, p95 = np.percentile(lat, [50, 95])
+        print(f"  look-up at {size:>7,} stored: p50 {p50:6.1f} ms  p95 {p95:6.1f} ms "
+              f"(load + index {build:.1f} s)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--skip-lookup", action="store_true")
+    args = parser.parse_args()
+    print("== QueryWorkflow against baselines (same local server, same run)")
+    asyncio.run(workflows(args.queries))
+    if not args.skip_lookup:
+        print("\n== routing look-up (LanceDB k=16 nearest, tenant filter)")
+        lookup((10_000, 100_000))
+
+
+if __name__ == "__main__":
+    main()
