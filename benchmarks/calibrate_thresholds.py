@@ -42,7 +42,9 @@ def main() -> None:
     prompts = [it.prompt for it in load_items("gsm8k", args.data_dir)]
     prompts += [it.prompt for it in rng.sample(load_items("mmlu", args.data_dir), 1500)]
     vec = emb.embed(prompts)
-    idx = [(rng.randrange(len(prompts)), rng.randrange(len(prompts))) for _ in range(args.negatives)]
+    idx = [
+        (rng.randrange(len(prompts)), rng.randrange(len(prompts))) for _ in range(args.negatives)
+    ]
     rand = np.array([float(vec[i] @ vec[j]) for i, j in idx if i != j])
     sims = vec @ vec.T
     np.fill_diagonal(sims, -1)
@@ -57,8 +59,10 @@ def main() -> None:
     show("random distinct pairs", rand)
     show("nearest distinct neighbour", nearest)
     cache = float(np.percentile(nearest, 99.5))
-    print(f"\nsuggested: cache_threshold >= {cache:.3f} (above 99.5% of nearest distinct pairs;"
-          f" the negation guard covers the rest)")
+    print(
+        f"\nsuggested: cache_threshold >= {cache:.3f} (above 99.5% of nearest distinct pairs;"
+        f" the negation guard covers the rest)"
+    )
     print(f"paraphrases above it: {np.mean(para >= cache):.0%}")
     print(f"suggested high_threshold ~ {np.percentile(nearest, 50):.3f} (median nearest distinct)")
     print(f"suggested low_threshold  ~ {np.percentile(rand, 95):.3f} (95th pct of random pairs)")

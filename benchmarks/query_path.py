@@ -71,9 +71,15 @@ async def workflows(n: int) -> None:
     try:
         async with (
             build_worker(client, cfg, QueryActivities(services).all()),
-            Worker(client, task_queue="bench-base", workflows=[EmptyWorkflow, FanOutWorkflow],
-                   activities=[noop], max_concurrent_activities=64),  # fmt: skip
+            Worker(
+                client,
+                task_queue="bench-base",
+                workflows=[EmptyWorkflow, FanOutWorkflow],
+                activities=[noop],
+                max_concurrent_activities=64,
+            ),  # fmt: skip
         ):
+
             async def empty(i: int) -> object:
                 return await client.execute_workflow(EmptyWorkflow.run, i, id=f"e-{uuid.uuid4()}",
                                                      task_queue="bench-base")  # fmt: skip
@@ -114,7 +120,7 @@ def lookup(sizes: tuple[int, ...]) -> None:
         mem._maybe_reindex()
         build = time.perf_counter() - t
         lat = []
-        for i in range(200):
+        for _i in range(200):
             q = vectors[rng.integers(size)] + rng.normal(scale=0.05, size=384).astype("float32")
             t = time.perf_counter()
             mem.nearest("default", (q / np.linalg.norm(q)).tolist(), 16)

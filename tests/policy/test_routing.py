@@ -1,7 +1,15 @@
 from __future__ import annotations
 
-from tutelage.models import JudgeMode, JudgeSettings, Member, Neighbour, Role, Route, RoutingSettings
-from tutelage.models import SchoolSnapshot
+from tutelage.models import (
+    JudgeMode,
+    JudgeSettings,
+    Member,
+    Neighbour,
+    Role,
+    Route,
+    RoutingSettings,
+    SchoolSnapshot,
+)
 from tutelage.policy.routing import estimate_quality, route
 
 

@@ -44,8 +44,10 @@ from . import names
 def _caused_by_no_recording(exc: BaseException) -> bool:
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, NoRecordingError) or "no recorded answer" in str(seen) or (
-            "no recordings of model" in str(seen)
+        if (
+            isinstance(seen, NoRecordingError)
+            or "no recorded answer" in str(seen)
+            or ("no recordings of model" in str(seen))
         ):
             return True
         seen = seen.__cause__ or seen.__context__
@@ -142,7 +144,9 @@ class QueryActivities:
         tokens_in = tokens_out = 0
         started = time.perf_counter()
         error = ""
-        for attempt in (1, 2):
+        attempts = 0
+        for _ in range(2):
+            attempts += 1
             try:
                 response = await litellm.acompletion(messages=messages, **kwargs)
             except Exception as exc:  # noqa: BLE001
@@ -175,7 +179,7 @@ class QueryActivities:
         return JudgeResult(
             verdicts=verdicts,
             call=call,
-            attempts=attempt,
+            attempts=attempts,
             error=f"malformed judge output twice: {error}" if unjudged else None,
         )
 

@@ -77,7 +77,9 @@ def _embeddings(items: list[Item], out_dir: Path, embedder_name: str) -> np.ndar
     return vectors
 
 
-def bench_config(base: TutelageConfig, opts: BenchOptions, cost_weight: float, run_dir: Path) -> TutelageConfig:
+def bench_config(
+    base: TutelageConfig, opts: BenchOptions, cost_weight: float, run_dir: Path
+) -> TutelageConfig:
     cfg = base.model_copy(deep=True)
     cfg.data_dir = run_dir
     cfg.replay.data_dir = opts.data_dir.resolve()
@@ -128,7 +130,9 @@ def _progress(label: str, done: int, total: int, run: Run) -> Table:
     return t
 
 
-def baselines(items: list[Item], base: TutelageConfig, share: float, seed: int) -> dict[str, metrics.Summary]:
+def baselines(
+    items: list[Item], base: TutelageConfig, share: float, seed: int
+) -> dict[str, metrics.Summary]:
     from ..providers._litellm import litellm
     from ..providers.pricing import member_price
 
@@ -157,7 +161,9 @@ async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) 
     items = stream(opts)
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     vectors = _embeddings(items, opts.out_dir, base.embedder.model)
-    embedder = CachedEmbedder(make_embedder(base.embedder.model), [it.prompt for it in items], vectors)
+    embedder = CachedEmbedder(
+        make_embedder(base.embedder.model), [it.prompt for it in items], vectors
+    )
     headline_weight = base.routing.cost_weight if opts.cost_weight is None else opts.cost_weight
     weights = sorted(set(opts.sweep) | {headline_weight})
     runs: dict[float, Run] = {}
@@ -168,7 +174,10 @@ async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) 
     points = {w: metrics.summarise(scored(r.outcomes, opts.protocol)) for w, r in runs.items()}
     head = points[headline_weight]
     base_summaries = baselines(counted, base, head.strong_call_share, opts.seed)
-    weak, strong = base_summaries["student_only"].accuracy, base_summaries["supervisor_only"].accuracy
+    weak, strong = (
+        base_summaries["student_only"].accuracy,
+        base_summaries["supervisor_only"].accuracy,
+    )
     curve = [(0.0, weak)] + [(p.strong_call_share * 100, p.accuracy) for p in points.values()]
     report = {
         "dataset": opts.dataset, "protocol": opts.protocol, "judge": opts.judge,
@@ -202,7 +211,9 @@ def final_table(report: dict[str, Any]) -> Table:
         t.add_column(col)
     rows = [("tutelage", report["tutelage"])] + list(report["baselines"].items())
     for name, s in rows:
-        t.add_row(name, f"{s['accuracy']:.3f}", f"{s['strong_call_share']:.1%}", f"{s['cost_usd']:.4f}")
+        t.add_row(
+            name, f"{s['accuracy']:.3f}", f"{s['strong_call_share']:.1%}", f"{s['cost_usd']:.4f}"
+        )
     best = report["routellm_best"]
     red = report["cost_reduction_at_95"]
     t.caption = (

@@ -23,7 +23,9 @@ err = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file (default: $TUTELAGE_CONFIG, ./tutelage.toml)."),
+    typer.Option(
+        "--config", "-c", help="Config file (default: $TUTELAGE_CONFIG, ./tutelage.toml)."
+    ),
 ]
 
 
@@ -56,7 +58,9 @@ def ask(
     reference: Annotated[
         str | None, typer.Option(help="A reference answer: scored programmatically.")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result model as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result model as JSON.")
+    ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 300.0,
 ) -> None:
     """Ask the school one question and show who answered, why, and what it cost."""
@@ -92,8 +96,12 @@ def main() -> None:
 @app.command()
 def bench(
     dataset: Annotated[str, typer.Option(help="gsm8k or mmlu.")] = "gsm8k",
-    data_dir: Annotated[Path | None, typer.Option(help="Recorded answers (RouteLLM format); "
-                        "default: the config's replay.data_dir.")] = None,  # fmt: skip
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="Recorded answers (RouteLLM format); default: the config's replay.data_dir."
+        ),
+    ] = None,  # fmt: skip
     subjects: Annotated[str | None, typer.Option(help="MMLU subjects, comma-separated.")] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N shuffled items.")] = None,
     seed: Annotated[int, typer.Option(help="Shuffle seed.")] = 0,

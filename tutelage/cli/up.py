@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -108,9 +109,7 @@ def run_worker_only(config_path: Path | None) -> None:
         f"[green]worker running[/] against {address}, namespace {cfg.temporal.namespace}, "
         f"task queue {cfg.temporal.task_queue}"
     )
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(cfg, address, banner))
-    except KeyboardInterrupt:
-        pass
     out.print("worker stopped.", style="dim")
     _exit_now(0)

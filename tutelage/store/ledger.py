@@ -85,7 +85,9 @@ class Ledger:
         with self._lock:
             self._db.close()
 
-    def record(self, result: QueryResult, domain: str | None, config_version: str) -> tuple[int, int]:
+    def record(
+        self, result: QueryResult, domain: str | None, config_version: str
+    ) -> tuple[int, int]:
         """Write one query's calls, verdicts and outcome; returns (calls, verdicts) newly written."""
         q = result
         with self._lock:

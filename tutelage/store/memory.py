@@ -78,7 +78,9 @@ class Memory:
     def _maybe_reindex(self) -> None:
         total = self._table.count_rows()
         growth = total - self._indexed_rows
-        if total < INDEX_MIN_ROWS or growth < max(INDEX_MIN_ROWS, INDEX_GROWTH * self._indexed_rows):
+        if total < INDEX_MIN_ROWS or growth < max(
+            INDEX_MIN_ROWS, INDEX_GROWTH * self._indexed_rows
+        ):
             return
         partitions = max(8, min(256, int(total**0.5) // 4))
         self._table.create_index(

@@ -23,7 +23,9 @@ WORKFLOWS: Sequence[type] = (QueryWorkflow,)
 
 
 async def connect(address: str, namespace: str) -> Client:
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+    return await Client.connect(
+        address, namespace=namespace, data_converter=pydantic_data_converter
+    )
 
 
 async def ensure_search_attributes(client: Client) -> None:

@@ -60,7 +60,9 @@ def _supervisor_only_cost(
         return sup.cost_usd
     m = school.member(school.supervisor)
     answered = [c.tokens_out for c in calls if c.ok and c.kind != "judge"]
-    tokens_out = round(sum(answered) / len(answered)) if answered else cost_policy.NOMINAL_TOKENS_OUT
+    tokens_out = (
+        round(sum(answered) / len(answered)) if answered else cost_policy.NOMINAL_TOKENS_OUT
+    )
     price = cost_policy.Price(m.price_in, m.price_out)
     return cost_policy.supervisor_only_cost(price, prompt_tokens, tokens_out)
 
@@ -145,7 +147,9 @@ async def _fan_out(
                             text=inp.text, timeout_s=m.timeout_s)  # fmt: skip
         requests.append(steps.answer(req, m.timeout_s))
     answers = await asyncio.gather(*requests)
-    return [a.model_copy(update={"kind": kind}) for a, (_, kind) in zip(answers, asked, strict=True)]
+    return [
+        a.model_copy(update={"kind": kind}) for a, (_, kind) in zip(answers, asked, strict=True)
+    ]
 
 
 async def _judge(
