@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -60,7 +61,7 @@ def _contaminated(data_dir: Path, dataset: str) -> set[str]:
     return {prompt_key(json.loads(line)["eval_prompt"]) for line in lines if line.strip()}
 
 
-def _model_columns(header: list[str]) -> list[str]:
+def _model_columns(header: Sequence[str]) -> list[str]:
     return [c for c in header if c != "prompt" and not c.endswith("_response")]
 
 

@@ -9,12 +9,16 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from ..config import TutelageConfig, load_config
 from ..workers.devserver import DevServer, DevServerError
 from .app import UserError
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
 
 out = Console()
 
@@ -33,7 +37,7 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
-async def _connect(cfg: TutelageConfig, address: str, timeout_s: float):  # type: ignore[no-untyped-def]
+async def _connect(cfg: TutelageConfig, address: str, timeout_s: float) -> Client:
     from ..workers.worker import connect
 
     try:

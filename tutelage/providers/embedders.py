@@ -50,7 +50,7 @@ class LiteLLMEmbedder:
         self.dim = len(self.embed(["dimension probe"])[0])
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        response = self._litellm.embedding(model=self.name, input=list(texts), **self._kwargs)
+        response = self._litellm.embedding(model=self.name, input=list(texts), **self._kwargs)  # type: ignore[call-overload]
         vectors = np.asarray([d["embedding"] for d in response.data], dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1, norms)

@@ -63,14 +63,14 @@ class ReplayProvider(CustomLLM):
                    "total_tokens": prompt_tokens + completion_tokens},
         )  # fmt: skip
 
-    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:  # type: ignore[override]
+    def completion(self, model: str, messages: list, *args: Any, **kwargs: Any) -> ModelResponse:
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
         return self._response(model, messages)
 
     async def acompletion(
         self, model: str, messages: list, *args: Any, **kwargs: Any
-    ) -> ModelResponse:  # type: ignore[override]
+    ) -> ModelResponse:
         if self.latency_ms:
             await asyncio.sleep(self.latency_ms / 1000)
         return self._response(model, messages)

@@ -95,7 +95,7 @@ class Memory:
     def nearest(self, tenant: str, vector: list[float], k: int) -> list[Neighbour]:
         rows = (
             self._table.search(vector, vector_column_name="vector")
-            .metric("cosine")
+            .metric("cosine")  # type: ignore[attr-defined]
             .where(f"tenant = {_quote(tenant)}", prefilter=True)
             .limit(k)
             .nprobes(16)

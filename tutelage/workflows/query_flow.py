@@ -48,7 +48,7 @@ class QuerySteps(Protocol):
 
 def _failed(inp: QueryInput, reason: str, **extra: object) -> QueryResult:
     return QueryResult(query_id=inp.query_id, tenant=inp.tenant, status="failed", error=reason,
-                       reason=reason, **extra)  # type: ignore[arg-type]  # fmt: skip
+                       reason=reason, **extra)  # fmt: skip
 
 
 def _supervisor_only_cost(

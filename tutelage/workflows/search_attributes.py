@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio.common import SearchAttributeKey
 
 ROUTE = SearchAttributeKey.for_keyword("TutelageRoute")
@@ -9,12 +11,17 @@ WINNER = SearchAttributeKey.for_keyword("TutelageWinner")
 TENANT = SearchAttributeKey.for_keyword("TutelageTenant")
 COST = SearchAttributeKey.for_float("TutelageCostUsd")
 
-ALL = [ROUTE, WINNER, TENANT, COST]
+ALL: list[SearchAttributeKey[Any]] = [ROUTE, WINNER, TENANT, COST]
 
 
 def dev_server_flags() -> list[str]:
     """`temporal server start-dev` arguments that register the attributes at start."""
-    kinds = {ROUTE: "Keyword", WINNER: "Keyword", TENANT: "Keyword", COST: "Double"}
+    kinds: dict[SearchAttributeKey[Any], str] = {
+        ROUTE: "Keyword",
+        WINNER: "Keyword",
+        TENANT: "Keyword",
+        COST: "Double",
+    }
     flags: list[str] = []
     for key, kind in kinds.items():
         flags += ["--search-attribute", f"{key.name}={kind}"]
