@@ -4,8 +4,9 @@ A curve is a list of (strong-call share in %, accuracy) points. Like RouteLLM, A
 area under the accuracy curve (trapezoids over the share axis, as a fraction) between the
 weak and the strong model's areas over the same range; CPT(x) interpolates the share needed to
 recover x of the weak-strong gap. Difference, stated: tutelage always explores, so its curve
-cannot reach 0%; we prepend the student-only point (0%, weak accuracy), which any user can
-reach by routing everything to the student, so the range matches RouteLLM's 0-100%.
+cannot reach 0% (nor, with ties going to the cheaper member, 100%); we add the student-only
+(0%, weak) and supervisor-only (100%, strong) points, which any user reaches by configuration,
+so the range matches RouteLLM's 0-100%.
 """
 
 from __future__ import annotations

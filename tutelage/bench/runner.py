@@ -178,7 +178,7 @@ async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) 
         base_summaries["student_only"].accuracy,
         base_summaries["supervisor_only"].accuracy,
     )
-    curve = [(0.0, weak)] + [(p.strong_call_share * 100, p.accuracy) for p in points.values()]
+    curve = curve_of(list(points.values()), weak, strong)
     report = {
         "dataset": opts.dataset, "protocol": opts.protocol, "judge": opts.judge,
         "engine": opts.engine, "seed": opts.seed, "items": len(counted),
@@ -202,6 +202,15 @@ async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) 
     report["plot_path"] = str(_plot(report, curve, opts.out_dir / f"{stem}.png"))
     console.print(final_table(report))
     return report
+
+
+def curve_of(
+    points: list[metrics.Summary], weak: float, strong: float
+) -> list[tuple[float, float]]:
+    """The sweep's points between the two endpoints any user can reach by configuration:
+    everything to the student (0 %, weak) and everything to the supervisor (100 %, strong)."""
+    inner = [(p.strong_call_share * 100, p.accuracy) for p in points]
+    return [(0.0, weak), *inner, (100.0, strong)]
 
 
 def final_table(report: dict[str, Any]) -> Table:
