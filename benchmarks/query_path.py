@@ -36,6 +36,15 @@ from tutelage.workers.worker import build_worker  # noqa: E402
 from tutelage.workflows import search_attributes as sa  # noqa: E402
 
 
+def _cpu_ticks() -> tuple[int, int]:
+    """(all, idle) jiffies of the whole machine, from /proc/stat (0s where there is none)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    return sum(fields), fields[3] + fields[4]
+
+
 async def measure(n: int, concurrency: int, one: Callable[[int], Awaitable[object]]) -> str:
     latencies: list[float] = []
     sem = asyncio.Semaphore(concurrency)
@@ -46,11 +55,14 @@ async def measure(n: int, concurrency: int, one: Callable[[int], Awaitable[objec
             await one(i)
             latencies.append((time.perf_counter() - t) * 1000)
 
+    ticks = _cpu_ticks()
     start = time.perf_counter()
     await asyncio.gather(*(timed(i) for i in range(n)))
     wall = time.perf_counter() - start
+    total, idle = (a - b for a, b in zip(_cpu_ticks(), ticks, strict=True))
+    busy = f"  machine CPU busy {100 * (total - idle) / total:3.0f}%" if total else ""
     p50, p95 = np.percentile(latencies, [50, 95])
-    return f"p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {n / wall:7.1f} /s"
+    return f"p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {n / wall:7.1f} /s{busy}"
 
 
 async def workflows(n: int) -> None:

@@ -36,3 +36,32 @@ async def test_record_twice_writes_once(tmp_path: Path) -> None:
     assert (again.calls_written, again.verdicts_written, again.memory_written) == (0, 0, False)
     assert counts == [2, 2, 1]
     assert memory_rows == 1
+
+
+async def test_concurrent_records_share_a_batch_and_stay_exact(tmp_path: Path) -> None:
+    """Twenty queries recorded at once, each twice (a retry racing the first try)."""
+    services = Services.open(make_config(tmp_path))
+    try:
+        acts = QueryActivities(services)
+        vector = services.embed("a question").tolist()
+
+        def request(i: int) -> RecordRequest:
+            result = QueryResult(
+                query_id=f"q{i}", route=Route.NOVEL, answer="42", winner="sup",
+                calls=[MemberAnswer(member_id="sup", text="42", tokens_in=5, tokens_out=1)],
+                verdicts=[Verdict(member_id="sup", score=1.0, judge="agreement:sup")],
+            )  # fmt: skip
+            return RecordRequest(query=QueryInput(text=f"question {i}", query_id=f"q{i}"),
+                                 embedding=vector, result=result)  # fmt: skip
+
+        import asyncio
+
+        results = await asyncio.gather(*(acts.record(request(i % 20)) for i in range(40)))
+        counts = [services.ledger.rows(f"SELECT count(*) FROM {t}")[0][0]
+                  for t in ("calls", "verdicts", "queries")]  # fmt: skip
+        memory_rows = services.memory.count()
+    finally:
+        services.close()
+    assert counts == [20, 20, 20]
+    assert memory_rows == 20
+    assert sum(r.memory_written for r in results) == 20

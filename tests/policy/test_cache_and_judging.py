@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tutelage.models import JudgeWeights, MemberAnswer, Neighbour, RoutingSettings
-from tutelage.policy.cache import normalize, pick_cache_hit, same_polarity
+from tutelage.policy.cache import exact_among, normalize, pick_cache_hit, same_polarity
 from tutelage.policy.judging import (
     MalformedJudgeOutput,
     judge_messages,
@@ -31,6 +31,15 @@ def test_cache_needs_threshold_version_and_polarity() -> None:
     far = hit.model_copy(update={"similarity": 0.9})
     assert pick_cache_hit("Is X safe", None, [far], s, "v1") is None
     assert pick_cache_hit("Is X safe", far, [], s, "v1") == far  # exact match
+
+
+def test_exact_hit_is_found_among_the_neighbours() -> None:
+    near = Neighbour(query_id="a", similarity=0.97, text="What IS it?", final_answer="x")
+    other = Neighbour(query_id="b", similarity=0.99, text="What is that?", final_answer="y")
+    found = exact_among("what is it", [other, near])
+    assert found is not None and found.query_id == "a" and found.similarity == 1.0
+    assert exact_among("what is this", [other, near]) is None
+    assert exact_among("anything", []) is None
 
 
 def _answers() -> list[MemberAnswer]:

@@ -26,7 +26,7 @@ from ..models import (
     Verdict,
 )
 from ..options import NON_RETRYABLE_ERRORS
-from ..policy.cache import normalize
+from ..policy.cache import exact_among, normalize
 from ..policy.judging import (
     JudgeOutput,
     MalformedJudgeOutput,
@@ -37,6 +37,7 @@ from ..policy.judging import (
 )
 from ..providers._litellm import litellm
 from ..providers.replay import TOKEN_MODEL, NoRecordingError
+from ..store.batching import Coalescer
 from ..workers.services import Services
 from . import names
 
@@ -66,26 +67,45 @@ def classify(exc: Exception, member_id: str) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=not retryable)
 
 
+def _memorable(req: RecordRequest) -> bool:
+    return req.result.status == "ok" and not req.result.cache_hit and bool(req.embedding)
+
+
+def _memory_row(req: RecordRequest) -> dict[str, Any]:
+    result = req.result
+    return {
+        "query_id": result.query_id,
+        "tenant": result.tenant,
+        "text": req.query.text,
+        "norm": normalize(req.query.text),
+        "domain": req.domain,
+        "config_version": req.config_version,
+        "vector": req.embedding,
+        "scores": {v.member_id: v.score for v in result.verdicts if v.score is not None},
+        "final_answer": result.answer,
+        "winner": result.winner,
+    }
+
+
 class QueryActivities:
     def __init__(self, services: Services) -> None:
         self.s = services
+        self._records: Coalescer[RecordRequest, RecordResult] = Coalescer(self._write_records)
 
     @activity.defn(name=names.RECALL)
     async def recall(self, req: RecallRequest) -> RecallResult:
         q = req.query
         s = self.s
-        vector = await asyncio.to_thread(s.embed, q.text or " ")
-        k = s.school.routing.k
-        neighbours, exact = await asyncio.gather(
-            asyncio.to_thread(s.memory.nearest, q.tenant, vector.tolist(), k),
-            asyncio.to_thread(s.memory.exact, q.tenant, normalize(q.text)),
+        vector = await s.embed_async(q.text or " ")
+        neighbours = await asyncio.to_thread(
+            s.memory.nearest, q.tenant, vector.tolist(), s.school.routing.k
         )
         tokens = litellm.token_counter(model=TOKEN_MODEL, text=q.text)
         return RecallResult(
             school=s.school,
             embedding=[round(float(x), 6) for x in vector],
             neighbours=neighbours,
-            exact_match=exact,
+            exact_match=exact_among(q.text, neighbours),
             prompt_tokens=tokens,
         )
 
@@ -185,29 +205,21 @@ class QueryActivities:
 
     @activity.defn(name=names.RECORD)
     async def record(self, req: RecordRequest) -> RecordResult:
+        # Records made at the same moment share one DuckDB transaction and one LanceDB append.
+        return await self._records.submit(req)
+
+    def _write_records(self, reqs: list[RecordRequest]) -> list[RecordResult]:
         s = self.s
-        result = req.result
-        calls, verdicts = await asyncio.to_thread(
-            s.ledger.record, result, req.domain, req.config_version
-        )
-        memorable = result.status == "ok" and not result.cache_hit and req.embedding
-        written = 0
-        if memorable:
-            row = {
-                "query_id": result.query_id,
-                "tenant": result.tenant,
-                "text": req.query.text,
-                "norm": normalize(req.query.text),
-                "domain": req.domain,
-                "config_version": req.config_version,
-                "vector": req.embedding,
-                "scores": {v.member_id: v.score for v in result.verdicts if v.score is not None},
-                "final_answer": result.answer,
-                "winner": result.winner,
-            }
-            written = await asyncio.to_thread(s.memory.add, [row])
-        return RecordResult(calls_written=calls, verdicts_written=verdicts,
-                            memory_written=written > 0)  # fmt: skip
+        written = s.ledger.record_many([(r.result, r.domain, r.config_version) for r in reqs])
+        rows = [_memory_row(r) for r in reqs if _memorable(r)]
+        fresh_ids = s.memory.add(rows) if rows else set()
+        results = []
+        for r, (calls, verdicts) in zip(reqs, written, strict=True):
+            # A retry racing its first try can land in the same batch: credit the first only.
+            results.append(RecordResult(calls_written=calls, verdicts_written=verdicts,
+                                        memory_written=r.result.query_id in fresh_ids))  # fmt: skip
+            fresh_ids.discard(r.result.query_id)
+        return results
 
     def all(self) -> list[Any]:
         return [self.recall, self.answer, self.judge, self.record]

@@ -19,6 +19,23 @@ class Role(StrEnum):
     RETIRED = "retired"
 
 
+def resolve_role(role: Role, domains: list[str], roles: dict[str, Role], domain: str | None) -> Role:
+    """A member's role in `domain`: its lifecycle roles first, then the configured role.
+
+    `roles` holds what the member's lifecycle decided, per domain ("*" for all); a configured
+    role applies in its configured domains, and outside them the member is only a student.
+    """
+    if roles.get(ALL_DOMAINS) == Role.RETIRED or (not roles and role == Role.RETIRED):
+        return Role.RETIRED
+    if domain is not None and domain in roles:
+        return roles[domain]
+    if ALL_DOMAINS in roles:
+        return roles[ALL_DOMAINS]
+    if ALL_DOMAINS in domains or (domain is not None and domain in domains):
+        return role
+    return Role.STUDENT if role != Role.PROBATION else Role.PROBATION
+
+
 class Member(BaseModel):
     """One model of the school as the routing policy sees it."""
 
@@ -32,15 +49,10 @@ class Member(BaseModel):
     price_out: float = 0.0  # USD per output token
     timeout_s: float = 60.0
     is_supervisor: bool = False
+    # Per-domain roles decided by the member's lifecycle ("*": every domain).
+    roles: dict[str, Role] = Field(default_factory=dict)
+    # Which exemplar bank version its prompts use (0: none yet); set by distillation's gate.
+    exemplar_version: int = 0
 
     def role_in(self, domain: str | None) -> Role:
-        """The member's role in `domain`; outside its domains it is only a student."""
-        if self.role == Role.RETIRED:
-            return Role.RETIRED
-        if ALL_DOMAINS in self.domains or (domain is not None and domain in self.domains):
-            return self.role
-        return Role.STUDENT if self.role != Role.PROBATION else Role.PROBATION
-
-    @property
-    def active(self) -> bool:
-        return self.role not in (Role.RETIRED, Role.PROBATION)
+        return resolve_role(self.role, self.domains, self.roles, domain)

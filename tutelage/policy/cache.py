@@ -39,6 +39,19 @@ def same_polarity(a: str, b: str) -> bool:
     return sorted(_NUMBER.findall(a)) == sorted(_NUMBER.findall(b))
 
 
+def exact_among(text: str, neighbours: list[Neighbour]) -> Neighbour | None:
+    """The neighbour whose normalised text equals the query's, as an exact hit.
+
+    Identical texts embed identically, so an exact match is always among the nearest
+    neighbours; looking for it there saves a second scan of the memory per query.
+    """
+    norm = normalize(text)
+    for n in neighbours:
+        if normalize(n.text) == norm:
+            return n.model_copy(update={"similarity": 1.0})
+    return None
+
+
 def pick_cache_hit(
     text: str,
     exact_match: Neighbour | None,

@@ -17,6 +17,7 @@ from ..models import (
 from .sampling import stable_uniform
 
 SOLO_ROLES = (Role.TA, Role.TEACHER)
+_SILENT = (Role.RETIRED, Role.PROBATION)
 
 
 def similarity_weight(similarity: float, temperature: float) -> float:
@@ -59,9 +60,11 @@ def route(
 ) -> RouteDecision:
     s = school.routing
     supervisor = school.member(school.supervisor)
-    active = [m for m in school.members if m.active and m.role_in(domain) != Role.RETIRED]
+    active = [m for m in school.members if m.role_in(domain) not in _SILENT]
     if supervisor not in active:
         active.insert(0, supervisor)
+    # Members on probation answer only in shadow, while everyone else is being judged anyway.
+    probation = [m.id for m in school.members if m.role_in(domain) == Role.PROBATION]
     est = estimate_quality(neighbours, [m.id for m in active], s)
     nearest = max((n.similarity for n in neighbours), default=0.0)
     agreement = school.judge.mode == JudgeMode.AGREEMENT
@@ -74,6 +77,7 @@ def route(
         return RouteDecision(
             route=Route.NOVEL,
             answerers=with_supervisor([m.id for m in active]),
+            shadows=probation,
             judge=True,
             nearest_similarity=nearest,
             estimates=est,
@@ -84,6 +88,7 @@ def route(
         return RouteDecision(
             route=Route.HYBRID,
             answerers=with_supervisor(two),
+            shadows=probation,
             judge=True,
             nearest_similarity=nearest,
             estimates=est,
@@ -106,7 +111,8 @@ def route(
             decision.judge = True
             decision.answerers = with_supervisor(decision.answerers)
             decision.reason += f"; audited (rate {rate:.2f})"
-    students = [m for m in active if m.id not in decision.answerers and m.id != supervisor.id]
+    students = [m for m in school.members if m.role_in(domain) != Role.RETIRED
+                and m.id not in decision.answerers and m.id != supervisor.id]  # fmt: skip
     if students and stable_uniform(query_id, "shadow") < s.shadow_rate:
         pick = int(stable_uniform(query_id, "shadow-pick") * len(students))
         decision.shadows = [students[pick].id]

@@ -89,48 +89,72 @@ class Ledger:
         self, result: QueryResult, domain: str | None, config_version: str
     ) -> tuple[int, int]:
         """Write one query's calls, verdicts and outcome; returns (calls, verdicts) newly written."""
-        q = result
+        return self.record_many([(result, domain, config_version)])[0]
+
+    def record_many(
+        self, outcomes: list[tuple[QueryResult, str | None, str]]
+    ) -> list[tuple[int, int]]:
+        """Write several queries in one transaction; per query, (calls, verdicts) newly written."""
+        ids = [q.query_id for q, _, _ in outcomes]
+        calls, verdicts, queries = [], [], []
+        for q, domain, version in outcomes:
+            calls += [[f"{q.query_id}:{c.member_id}:{c.kind}", q.query_id, q.tenant, c.member_id,
+                       c.kind, c.tokens_in, c.tokens_out, c.cost_usd, c.latency_ms, c.error,
+                       c.error_kind] for c in q.calls]  # fmt: skip
+            for v in q.verdicts:
+                a = v.aspects
+                verdicts.append(
+                    [q.query_id, v.member_id, v.judge, q.tenant, domain, v.score,
+                     a.correctness if a else None, a.relevance if a else None,
+                     a.completeness if a else None, a.clarity if a else None, v.reasoning]
+                )  # fmt: skip
+            queries.append(
+                [q.query_id, q.workflow_id, q.tenant, domain, q.route.value, q.status, q.winner,
+                 q.nearest_similarity, q.cost_usd, q.supervisor_only_cost_usd,
+                 q.supervisor_called, q.cache_hit, q.latency_ms, q.error, version]
+            )  # fmt: skip
         with self._lock:
             self._db.execute("BEGIN TRANSACTION")
             try:
-                before_calls = self._count("calls", q.query_id)
-                before_verdicts = self._count("verdicts", q.query_id)
-                for c in q.calls:
-                    self._db.execute(
-                        "INSERT OR IGNORE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?,DEFAULT)",
-                        [f"{q.query_id}:{c.member_id}:{c.kind}", q.query_id, q.tenant, c.member_id,
-                         c.kind, c.tokens_in, c.tokens_out, c.cost_usd, c.latency_ms, c.error,
-                         c.error_kind],
-                    )  # fmt: skip
-                for v in q.verdicts:
-                    a = v.aspects
-                    self._db.execute(
+                before = self._counts(ids)
+                if calls:
+                    self._db.executemany(
+                        "INSERT OR IGNORE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?,DEFAULT)", calls
+                    )
+                if verdicts:
+                    self._db.executemany(
                         "INSERT OR IGNORE INTO verdicts VALUES (?,?,?,?,?,?,?,?,?,?,?,DEFAULT)",
-                        [q.query_id, v.member_id, v.judge, q.tenant, domain, v.score,
-                         a.correctness if a else None, a.relevance if a else None,
-                         a.completeness if a else None, a.clarity if a else None, v.reasoning],
-                    )  # fmt: skip
-                self._db.execute(
+                        verdicts,
+                    )
+                self._db.executemany(
                     "INSERT OR IGNORE INTO queries VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,DEFAULT)",
-                    [q.query_id, q.workflow_id, q.tenant, domain, q.route.value, q.status,
-                     q.winner, q.nearest_similarity, q.cost_usd, q.supervisor_only_cost_usd,
-                     q.supervisor_called, q.cache_hit, q.latency_ms, q.error, config_version],
-                )  # fmt: skip
-                written = (
-                    self._count("calls", q.query_id) - before_calls,
-                    self._count("verdicts", q.query_id) - before_verdicts,
+                    queries,
                 )
+                after = self._counts(ids)
                 self._db.execute("COMMIT")
             except Exception:
                 self._db.execute("ROLLBACK")
                 raise
+        written, credited = [], set()
+        for i in ids:
+            # The same query twice in one batch (a retry racing its first try): credit it once.
+            new = (after[i][0] - before[i][0], after[i][1] - before[i][1])
+            written.append((0, 0) if i in credited else new)
+            credited.add(i)
         return written
 
-    def _count(self, table: str, query_id: str) -> int:
-        row = self._db.execute(
-            f"SELECT count(*) FROM {table} WHERE query_id = ?", [query_id]
-        ).fetchone()
-        return int(row[0]) if row else 0
+    def _counts(self, query_ids: list[str]) -> dict[str, tuple[int, int]]:
+        """Rows already stored per query id: (calls, verdicts)."""
+        rows = self._db.execute(
+            """
+            SELECT id,
+                   (SELECT count(*) FROM calls c WHERE c.query_id = id),
+                   (SELECT count(*) FROM verdicts v WHERE v.query_id = id)
+            FROM unnest(?::VARCHAR[]) AS t(id)
+            """,
+            [query_ids],
+        ).fetchall()
+        return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Read-only access for the worker's own queries and tests."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ from ..models import Neighbour
 TABLE = "queries"
 INDEX_MIN_ROWS = 4096
 INDEX_GROWTH = 0.25  # rebuild once unindexed rows exceed this share of the indexed ones
+# Every append makes a new fragment that later searches must open; compact this often.
+COMPACT_EVERY_APPENDS = 64
+# Versions older than this are deleted on compaction; a search still reading one finishes first.
+KEEP_VERSIONS_FOR = timedelta(minutes=1)
 
 
 def _quote(value: str) -> str:
@@ -54,6 +59,7 @@ class Memory:
                 f"embedder makes {dim}-d ones; use another data_dir or the original embedder"
             )
         self._indexed_rows = self._table.count_rows() if self._has_index() else 0
+        self._appends = 0
 
     def _has_index(self) -> bool:
         return any(i.index_type.startswith("IVF") for i in self._table.list_indices())
@@ -61,19 +67,36 @@ class Memory:
     def count(self, tenant: str | None = None) -> int:
         return self._table.count_rows(f"tenant = {_quote(tenant)}" if tenant else None)
 
-    def contains(self, query_id: str) -> bool:
-        return self._table.count_rows(f"query_id = {_quote(query_id)}") > 0
+    def _stored_ids(self, query_ids: list[str]) -> set[str]:
+        if not query_ids:
+            return set()
+        found = (
+            self._table.search()
+            .where(f"query_id IN ({', '.join(_quote(q) for q in query_ids)})")
+            .select(["query_id"])
+            .limit(len(query_ids) * 2)
+            .to_list()
+        )
+        return {r["query_id"] for r in found}
 
-    def add(self, rows: list[dict[str, Any]]) -> int:
-        """Append rows whose query id is new; returns how many were written."""
+    def add(self, rows: list[dict[str, Any]]) -> set[str]:
+        """Append rows whose query id is new; returns the query ids written."""
         with self._lock:
-            fresh = [r for r in rows if not self.contains(r["query_id"])]
+            stored = self._stored_ids([r["query_id"] for r in rows])
+            fresh, seen = [], set(stored)
+            for r in rows:
+                if r["query_id"] not in seen:
+                    seen.add(r["query_id"])
+                    fresh.append(r)
             if fresh:
                 for r in fresh:
                     r["scores"] = json.dumps(r.get("scores") or {})
                 self._table.add(fresh)
+                self._appends += 1
+                if self._appends % COMPACT_EVERY_APPENDS == 0:
+                    self._table.optimize(cleanup_older_than=KEEP_VERSIONS_FOR)
             self._maybe_reindex()
-        return len(fresh)
+        return {r["query_id"] for r in fresh}
 
     def _maybe_reindex(self) -> None:
         total = self._table.count_rows()
@@ -102,15 +125,6 @@ class Memory:
             .to_list()
         )
         return [self._neighbour(r, 1.0 - float(r["_distance"])) for r in rows]
-
-    def exact(self, tenant: str, norm: str) -> Neighbour | None:
-        rows = (
-            self._table.search()
-            .where(f"tenant = {_quote(tenant)} AND norm = {_quote(norm)}")
-            .limit(1)
-            .to_list()
-        )
-        return self._neighbour(rows[0], 1.0) if rows else None
 
     @staticmethod
     def _neighbour(row: dict[str, Any], similarity: float) -> Neighbour:

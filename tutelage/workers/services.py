@@ -17,6 +17,7 @@ from ..policy.cost import Price
 from ..providers.embedders import Embedder, make_embedder
 from ..providers.pricing import member_price
 from ..providers.registry import register_providers
+from ..store.batching import Coalescer
 from ..store.ledger import Ledger
 from ..store.memory import Memory
 
@@ -30,6 +31,7 @@ class Services:
     prices: dict[str, Price]
     school: SchoolSnapshot
     _embed_lock: threading.Lock = field(default_factory=threading.Lock)
+    _embed_batches: Coalescer[str, np.ndarray] | None = None
 
     @classmethod
     def open(cls, config: TutelageConfig, embedder: Embedder | None = None) -> Services:
@@ -50,8 +52,17 @@ class Services:
         )
 
     def embed(self, text: str) -> np.ndarray:
+        return self.embed_many([text])[0]
+
+    def embed_many(self, texts: list[str]) -> list[np.ndarray]:
         with self._embed_lock:
-            return self.embedder.embed([text])[0]
+            return list(self.embedder.embed(texts))
+
+    async def embed_async(self, text: str) -> np.ndarray:
+        """Embed off the event loop; texts submitted together are embedded in one pass."""
+        if self._embed_batches is None:
+            self._embed_batches = Coalescer(self.embed_many, max_batch=32)
+        return await self._embed_batches.submit(text)
 
     def close(self) -> None:
         self.ledger.close()

@@ -12,6 +12,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ..config import TutelageConfig
 from ..workflows import search_attributes as sa
@@ -42,12 +43,21 @@ async def ensure_search_attributes(client: Client) -> None:
             log.warning("could not register search attributes (%s); runs will lack them", exc)
 
 
+# The sandbox re-imports every module a workflow file imports, per run, unless it is passed
+# through. tutelage's workflow modules are deterministic and keep no module state, and
+# pydantic's model machinery is costly to rebuild, so both are passed through.
+_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("tutelage", "pydantic")
+)
+
+
 def build_worker(client: Client, config: TutelageConfig, activities: list[Any]) -> Worker:
     return Worker(
         client,
         task_queue=config.temporal.task_queue,
         workflows=list(WORKFLOWS),
         activities=activities,
+        workflow_runner=_RUNNER,
         max_concurrent_activities=64,
     )
 

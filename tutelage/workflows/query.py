@@ -37,8 +37,10 @@ def _failure(exc: ActivityError) -> tuple[str, str]:
 class _TemporalSteps:
     """The query flow's steps as Temporal activities."""
 
+    # Recall and record touch only the worker's own stores and take milliseconds, so they run
+    # as local activities: no task-queue round trip, their results ride on the workflow task.
     async def recall(self, req: RecallRequest) -> RecallResult:
-        return await workflow.execute_activity(
+        return await workflow.execute_local_activity(
             names.RECALL, req, result_type=RecallResult,
             start_to_close_timeout=options.RECALL_TIMEOUT, retry_policy=options.STORE_RETRY,
         )  # fmt: skip
@@ -70,7 +72,7 @@ class _TemporalSteps:
             return JudgeResult(verdicts=unjudged, call=call, error=message)
 
     async def record(self, req: RecordRequest) -> RecordResult:
-        return await workflow.execute_activity(
+        return await workflow.execute_local_activity(
             names.RECORD, req, result_type=RecordResult,
             start_to_close_timeout=options.RECORD_TIMEOUT, retry_policy=options.STORE_RETRY,
         )  # fmt: skip
