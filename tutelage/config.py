@@ -22,6 +22,12 @@ from .models import (
     RoutingSettings,
     SchoolSnapshot,
 )
+from .models.lifecycle import (
+    EvolutionSettingsModel,
+    MemberSpec,
+    MemberState,
+    PromotionSettings,
+)
 from .policy.cost import Price, relative_costs
 
 CONFIG_ENV = "TUTELAGE_CONFIG"
@@ -123,6 +129,17 @@ class ScheduleConfig(_Strict):
     promotion_interval_s: int = Field(3600, ge=1)
     evolution_interval_s: int = Field(6 * 3600, ge=1)
     distillation_interval_s: int = Field(12 * 3600, ge=1)
+    # Also run each cycle every N recorded queries (0: only on its schedule).
+    promotion_every_queries: int = Field(50, ge=0)
+    evolution_every_queries: int = Field(200, ge=0)
+    distillation_every_queries: int = Field(200, ge=0)
+
+
+class DistillationConfig(_Strict):
+    min_score: float = Field(0.9, ge=0, le=1)  # a winning answer enters the bank at this score
+    exemplars_k: int = Field(3, ge=0, le=16)  # worked examples in a student's prompt
+    held_out: int = Field(20, ge=0)  # judged queries the quality gate re-asks
+    window: int = Field(5000, ge=1)
 
 
 class ReplayConfig(_Strict):
@@ -143,7 +160,12 @@ class TutelageConfig(_Strict):
     limits: Limits = Field(default_factory=Limits)
     schedules: ScheduleConfig = Field(default_factory=ScheduleConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
+    promotion: PromotionSettings = Field(default_factory=PromotionSettings)
+    evolution: EvolutionSettingsModel = Field(default_factory=EvolutionSettingsModel)
+    distillation: DistillationConfig = Field(default_factory=DistillationConfig)
     members: list[MemberConfig] = Field(min_length=1)
+    # Model templates evolution may spawn students from for weak domains.
+    candidates: list[MemberConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> TutelageConfig:
@@ -186,9 +208,25 @@ class TutelageConfig(_Strict):
             **self.routing.model_dump(),
         )
 
-    def school(self, prices: dict[str, Price]) -> SchoolSnapshot:
-        """The snapshot queries run under, given each member's price (see providers.pricing)."""
-        costs = relative_costs(prices, self.supervisor)
+    def member_specs(self) -> list[MemberSpec]:
+        return [MemberSpec.model_validate(m.model_dump()) for m in self.members]
+
+    def candidate_specs(self) -> list[MemberSpec]:
+        return [MemberSpec.model_validate(m.model_dump()) for m in self.candidates]
+
+    def school(
+        self,
+        prices: dict[str, Price],
+        states: list[MemberState] | None = None,
+        routing_overrides: dict[str, Any] | None = None,
+    ) -> SchoolSnapshot:
+        """The snapshot queries run under: configured members, then spawned ones, with the
+        roles their lifecycles decided and the routing values evolution tuned."""
+        by_id = {s.spec.id: s for s in states or []}
+        specs = self.member_specs()
+        specs += [s.spec for s in states or [] if s.spec.id not in {m.id for m in specs}]
+        specs = [m for m in specs if m.id in prices]
+        costs = relative_costs({m.id: prices[m.id] for m in specs}, self.supervisor)
         members = [
             Member(
                 id=m.id,
@@ -200,13 +238,24 @@ class TutelageConfig(_Strict):
                 price_out=prices[m.id].output,
                 timeout_s=m.timeout_s,
                 is_supervisor=m.id == self.supervisor,
+                roles=by_id[m.id].roles if m.id in by_id else {},
+                exemplar_version=by_id[m.id].exemplar_version if m.id in by_id else 0,
             )
-            for m in self.members
+            for m in specs
         ]
+        routing = self.routing_settings()
+        if routing_overrides:
+            routing = routing.model_copy(update=routing_overrides)
         return SchoolSnapshot(
             members=members,
             supervisor=self.supervisor,
-            routing=self.routing_settings(),
+            routing=routing,
+            cycles_every={
+                "promotion": self.schedules.promotion_every_queries,
+                "evolution": self.schedules.evolution_every_queries,
+                "distillation": self.schedules.distillation_every_queries,
+            },
+            exemplars_k=self.distillation.exemplars_k,
             judge=self.judge,
             limits=self.limits,
             config_version=self.version,

@@ -52,3 +52,28 @@ def answer_timeout(member_timeout_s: float) -> timedelta:
 def query_workflow_id(tenant: str, query_id: str) -> str:
     """Readable, unique per query: `query-<tenant>-<id>`."""
     return f"query-{tenant}-{query_id}"
+
+
+# The learning cycles: reading the ledger, clustering and the quality gate may take a while.
+ROSTER_TIMEOUT = timedelta(seconds=30)
+CYCLE_STEP_TIMEOUT = timedelta(minutes=10)
+CYCLE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=5,
+    non_retryable_error_types=["ConfigurationError"],
+)
+# A member's history is bounded: continue-as-new after this many transitions in one run.
+MEMBER_MAX_TRANSITIONS_PER_RUN = 100
+
+
+def school_scope(task_queue: str) -> str:
+    """What keeps two schools on one cluster apart: their task queue, unless it is the default."""
+    return "" if task_queue == DEFAULT_TASK_QUEUE else task_queue
+
+
+def member_workflow_id(member_id: str, task_queue: str = DEFAULT_TASK_QUEUE) -> str:
+    """`member-<id>` in the default school; `member-<task queue>-<id>` in any other."""
+    scope = school_scope(task_queue)
+    return f"member-{scope}-{member_id}" if scope else f"member-{member_id}"

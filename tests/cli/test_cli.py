@@ -25,7 +25,11 @@ def tutelage(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
                           text=True, timeout=120, cwd=cwd)  # fmt: skip
 
 
-@pytest.mark.parametrize("command", [[], ["up"], ["worker"], ["ask"], ["config"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["up"], ["worker"], ["ask"], ["config"], ["members"], ["schedules", "sync"],
+     ["evolve", "now"], ["member", "promote"], ["member", "retire"]],
+)  # fmt: skip
 def test_help(command: list[str]) -> None:
     r = tutelage(*command, "--help")
     assert r.returncode == 0, r.stderr
@@ -33,7 +37,8 @@ def test_help(command: list[str]) -> None:
     if command:
         assert "--config" in r.stdout
     else:
-        for name in ("up", "worker", "ask", "config", "bench"):
+        for name in ("up", "worker", "ask", "config", "bench", "members", "member", "schedules",
+                     "evolve"):  # fmt: skip
             assert name in r.stdout, name
 
 

@@ -27,6 +27,8 @@ from ..models import (
 )
 from ..options import NON_RETRYABLE_ERRORS
 from ..policy.cache import exact_among, normalize
+from ..policy.distill import exemplar_messages
+from ..policy.domains import assign_domain
 from ..policy.judging import (
     JudgeOutput,
     MalformedJudgeOutput,
@@ -97,12 +99,22 @@ class QueryActivities:
         q = req.query
         s = self.s
         vector = await s.embed_async(q.text or " ")
+        school = s.school
         neighbours = await asyncio.to_thread(
-            s.memory.nearest, q.tenant, vector.tolist(), s.school.routing.k
+            s.memory.nearest, q.tenant, vector.tolist(), school.routing.k
         )
+        domain = assign_domain(q.domain, vector.tolist(), s.clusters)
+        newest = max((m.exemplar_version for m in school.members), default=0)
+        exemplars = []
+        if newest > 0 and school.exemplars_k > 0:
+            # Enough rows that each learner still gets k of the versions it may see.
+            exemplars = await asyncio.to_thread(s.exemplars.nearest, domain, vector.tolist(),
+                                                school.exemplars_k * 3, newest)  # fmt: skip
         tokens = litellm.token_counter(model=TOKEN_MODEL, text=q.text)
         return RecallResult(
-            school=s.school,
+            school=school,
+            domain=domain,
+            exemplars=exemplars,
             embedding=[round(float(x), 6) for x in vector],
             neighbours=neighbours,
             exact_match=exact_among(q.text, neighbours),
@@ -110,7 +122,11 @@ class QueryActivities:
         )
 
     def _call_kwargs(self, member_id: str, timeout_s: float) -> dict[str, Any]:
-        m = self.s.config.member(member_id)
+        m = self.s.spec(member_id)
+        if m is None:
+            raise ApplicationError(f"{member_id}: not a member of this school (not in the config "
+                                   "nor spawned by evolution)", type="ConfigurationError",
+                                   non_retryable=True)  # fmt: skip
         kwargs: dict[str, Any] = {"model": m.model, "num_retries": 0, "timeout": timeout_s}
         if m.api_base:
             kwargs["api_base"] = m.api_base
@@ -131,7 +147,7 @@ class QueryActivities:
     @activity.defn(name=names.ANSWER)
     async def answer(self, req: AnswerRequest) -> MemberAnswer:
         kwargs = self._call_kwargs(req.member_id, req.timeout_s)
-        messages = [{"role": "user", "content": req.text}]
+        messages = exemplar_messages(req.exemplars, req.text)
         started = time.perf_counter()
         try:
             response = await litellm.acompletion(messages=messages, **kwargs)
@@ -211,13 +227,15 @@ class QueryActivities:
     def _write_records(self, reqs: list[RecordRequest]) -> list[RecordResult]:
         s = self.s
         written = s.ledger.record_many([(r.result, r.domain, r.config_version) for r in reqs])
+        positions = s.ledger.positions([r.result.query_id for r in reqs])
         rows = [_memory_row(r) for r in reqs if _memorable(r)]
         fresh_ids = s.memory.add(rows) if rows else set()
         results = []
         for r, (calls, verdicts) in zip(reqs, written, strict=True):
             # A retry racing its first try can land in the same batch: credit the first only.
             results.append(RecordResult(calls_written=calls, verdicts_written=verdicts,
-                                        memory_written=r.result.query_id in fresh_ids))  # fmt: skip
+                                        memory_written=r.result.query_id in fresh_ids,
+                                        queries_recorded=positions.get(r.result.query_id, 0)))  # fmt: skip
             fresh_ids.discard(r.result.query_id)
         return results
 

@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 from temporalio.exceptions import ApplicationError
 
+from ..activities.lifecycle import LifecycleActivities
 from ..activities.query import QueryActivities
 from ..config import TutelageConfig
 from ..models import (
@@ -29,9 +30,11 @@ from ..models import (
     RecordRequest,
     RecordResult,
 )
+from ..policy.cycles import cycle_workflow_id
 from ..providers.embedders import Embedder
 from ..workers.services import Services
 from ..workflows.query_flow import run_query
+from .inline_cycles import InlineCycleSteps
 
 
 class CachedEmbedder:
@@ -55,8 +58,9 @@ class Engine(Protocol):
 
 
 class _InlineSteps:
-    def __init__(self, acts: QueryActivities) -> None:
+    def __init__(self, acts: QueryActivities, cycles: InlineCycleSteps) -> None:
         self.acts = acts
+        self.cycles = cycles
 
     async def recall(self, req: RecallRequest) -> RecallResult:
         return await self.acts.recall(req)
@@ -74,10 +78,18 @@ class _InlineSteps:
     async def record(self, req: RecordRequest) -> RecordResult:
         return await self.acts.record(req)
 
+    async def trigger(self, cycles: list[str], queries_recorded: int) -> list[str]:
+        # Inline, a cycle finishes before the next query, as the temporal engine waits for it.
+        for cycle in cycles:
+            await self.cycles.run(cycle)
+        return [cycle_workflow_id(c, "inline", queries_recorded) for c in cycles]
+
 
 class InlineEngine:
     def __init__(self, services: Services) -> None:
-        self.steps = _InlineSteps(QueryActivities(services))
+        query = QueryActivities(services)
+        lifecycle = LifecycleActivities(services, None, query.answer)
+        self.steps = _InlineSteps(query, InlineCycleSteps(services, lifecycle))
 
     async def ask(self, query: QueryInput) -> QueryResult:
         started = time.perf_counter()
@@ -94,7 +106,11 @@ class TemporalEngine:
     async def ask(self, query: QueryInput) -> QueryResult:
         from ..client import submit
 
-        return await submit(self.client, self.config, query)  # type: ignore[arg-type]
+        result = await submit(self.client, self.config, query)  # type: ignore[arg-type]
+        # Stream order: the cycles this query started finish before the next query, as inline.
+        for wf_id in result.triggered:
+            await self.client.get_workflow_handle(wf_id).result()  # type: ignore[attr-defined]
+        return result
 
 
 @asynccontextmanager
@@ -107,7 +123,13 @@ async def open_engine(
         if kind == "inline":
             yield InlineEngine(services)
             return
-        from ..workers.worker import build_worker, connect, ensure_search_attributes
+        from ..workers.worker import (
+            all_activities,
+            build_worker,
+            connect,
+            ensure_members,
+            ensure_search_attributes,
+        )
 
         address = config.temporal.effective_address()
         try:
@@ -119,7 +141,8 @@ async def open_engine(
         await ensure_search_attributes(client)
         cfg = config.model_copy(deep=True)
         cfg.temporal.task_queue = f"bench-{uuid.uuid4().hex[:8]}"
-        async with build_worker(client, cfg, QueryActivities(services).all()):
+        async with build_worker(client, cfg, all_activities(services, client)):
+            await ensure_members(client, cfg)
             yield TemporalEngine(client, cfg)
     finally:
         services.close()

@@ -77,6 +77,74 @@ def check_config(config: ConfigOption = None) -> None:
     show_config(config)
 
 
+schedules_app = typer.Typer(help="The learning cycles' Temporal Schedules.", no_args_is_help=True)
+evolve_app = typer.Typer(help="Run evolution.", no_args_is_help=True)
+member_app = typer.Typer(help="Move one member along the ladder.", no_args_is_help=True)
+app.add_typer(schedules_app, name="schedules")
+app.add_typer(evolve_app, name="evolve")
+app.add_typer(member_app, name="member")
+MemberId = Annotated[str, typer.Argument(help="The member's id.")]
+DomainOption = Annotated[str, typer.Option(help="The domain ('*': every domain).")]
+
+
+@schedules_app.command("sync")
+def schedules_sync(config: ConfigOption = None) -> None:
+    """Create or update the promotion, evolution and distillation schedules (idempotent)."""
+    from .school import sync_command
+
+    sync_command(config)
+
+
+@evolve_app.command("now")
+def evolve_now(config: ConfigOption = None) -> None:
+    """Run one evolution cycle now and print what it did."""
+    from .school import evolve_now as run
+
+    run(config)
+
+
+@app.command()
+def members(config: ConfigOption = None) -> None:
+    """The roster: roles per domain, win rates, costs, last transition."""
+    from .school import members_command
+
+    members_command(config)
+
+
+def _member(action: str, member_id: str, domain: str, config: Path | None) -> None:
+    from .school import member_command
+
+    member_command(action, member_id, domain, config)
+
+
+@member_app.command("promote")
+def member_promote(member_id: MemberId, domain: DomainOption = "*",
+                   config: ConfigOption = None) -> None:  # fmt: skip
+    """student -> ta -> teacher in a domain."""
+    _member("promote", member_id, domain, config)
+
+
+@member_app.command("demote")
+def member_demote(member_id: MemberId, domain: DomainOption = "*",
+                  config: ConfigOption = None) -> None:  # fmt: skip
+    """teacher -> ta -> student -> probation in a domain."""
+    _member("demote", member_id, domain, config)
+
+
+@member_app.command("retire")
+def member_retire(member_id: MemberId, domain: DomainOption = "*",
+                  config: ConfigOption = None) -> None:  # fmt: skip
+    """Retire a member (from one domain, or '*' for all)."""
+    _member("retire", member_id, domain, config)
+
+
+@member_app.command("activate")
+def member_activate(member_id: MemberId, domain: DomainOption = "*",
+                    config: ConfigOption = None) -> None:  # fmt: skip
+    """A member on probation, or retired, becomes a student."""
+    _member("activate", member_id, domain, config)
+
+
 def main() -> None:
     try:
         app()

@@ -49,7 +49,8 @@ async def _connect(cfg: TutelageConfig, address: str, timeout_s: float) -> Clien
         ) from None
 
 
-async def _serve(cfg: TutelageConfig, address: str, banner: str) -> None:
+async def _serve(cfg: TutelageConfig, address: str, banner: str, sync: bool = False) -> None:
+    from ..workers.schedules import sync_schedules
     from ..workers.worker import run_worker
 
     stop = asyncio.Event()
@@ -57,6 +58,9 @@ async def _serve(cfg: TutelageConfig, address: str, banner: str) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     client = await _connect(cfg, address, cfg.temporal.startup_timeout_s)
+    if sync:  # `tutelage up` keeps the learning cycles' schedules in line with the config
+        for sid, what in await sync_schedules(client, cfg):
+            out.print(f"schedule {sid} {what}", style="dim")
     task = asyncio.create_task(run_worker(cfg, client, stop))
     await asyncio.sleep(0)
     out.print(banner, highlight=False)
@@ -82,7 +86,7 @@ def run_up(config_path: Path | None) -> None:
     _configure_logging()
     if not cfg.temporal.embedded():
         address = cfg.temporal.effective_address()
-        asyncio.run(_serve(cfg, address, _banner(cfg, address, started=False)))
+        asyncio.run(_serve(cfg, address, _banner(cfg, address, started=False), sync=True))
         return
     t = cfg.temporal
     server = DevServer(host=t.host, port=t.port, ui_port=t.ui_port,
@@ -95,7 +99,8 @@ def run_up(config_path: Path | None) -> None:
             server.start(t.startup_timeout_s)
         except DevServerError as exc:
             raise UserError(str(exc)) from None
-        asyncio.run(_serve(cfg, server.address, _banner(cfg, server.address, started=True)))
+        asyncio.run(_serve(cfg, server.address, _banner(cfg, server.address, started=True),
+                           sync=True))  # fmt: skip
     except KeyboardInterrupt:
         pass
     finally:

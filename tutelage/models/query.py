@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+from .lifecycle import Exemplar
 from .roster import Member
 from .settings import JudgeSettings, Limits, RoutingSettings
 
@@ -51,6 +52,9 @@ class SchoolSnapshot(BaseModel):
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     limits: Limits = Field(default_factory=Limits)
     config_version: str = ""
+    # Learning cycles started every N recorded queries (cycle -> N; 0 or absent: never).
+    cycles_every: dict[str, int] = Field(default_factory=dict)
+    exemplars_k: int = 3  # worked examples in a learning member's prompt
 
     def member(self, member_id: str) -> Member:
         for m in self.members:
@@ -69,6 +73,10 @@ class RecallResult(BaseModel):
     neighbours: list[Neighbour] = Field(default_factory=list)
     exact_match: Neighbour | None = None
     prompt_tokens: int = 0
+    # The query's label, else its nearest discovered cluster (None before any exist).
+    domain: str | None = None
+    # Worked examples from the domain's exemplar bank for the members still learning it.
+    exemplars: list[Exemplar] = Field(default_factory=list)
 
 
 class RouteDecision(BaseModel):
@@ -88,6 +96,8 @@ class AnswerRequest(BaseModel):
     model: str
     text: str
     timeout_s: float = 60.0
+    # Worked examples from the exemplar bank (in-context distillation), oldest turn first.
+    exemplars: list[Exemplar] = Field(default_factory=list)
 
 
 class MemberAnswer(BaseModel):
@@ -164,6 +174,9 @@ class QueryResult(BaseModel):
     cache_hit: bool = False
     reason: str = ""
     error: str | None = None
+    domain: str | None = None
+    # Cycles (promotion, evolution, distillation) this query started, by workflow id.
+    triggered: list[str] = Field(default_factory=list)
 
 
 class RecordRequest(BaseModel):
@@ -178,3 +191,5 @@ class RecordResult(BaseModel):
     calls_written: int = 0
     verdicts_written: int = 0
     memory_written: bool = False
+    # How many queries the ledger holds after this one: the every-N-queries triggers read it.
+    queries_recorded: int = 0

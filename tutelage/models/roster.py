@@ -19,7 +19,9 @@ class Role(StrEnum):
     RETIRED = "retired"
 
 
-def resolve_role(role: Role, domains: list[str], roles: dict[str, Role], domain: str | None) -> Role:
+def resolve_role(
+    role: Role, domains: list[str], roles: dict[str, Role], domain: str | None
+) -> Role:
     """A member's role in `domain`: its lifecycle roles first, then the configured role.
 
     `roles` holds what the member's lifecycle decided, per domain ("*" for all); a configured

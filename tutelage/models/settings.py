@@ -70,3 +70,5 @@ class JudgeSettings(BaseModel):
 class Limits(BaseModel):
     max_query_chars: int = Field(16_000, ge=1)
     tenants: list[str] = Field(default_factory=lambda: ["default"])
+    # Domain labels a query may carry; empty: any label. Unlabelled queries get a cluster.
+    domains: list[str] = Field(default_factory=list)

@@ -16,4 +16,7 @@ def query_problem(query: QueryInput, limits: Limits) -> str | None:
         )
     if query.tenant not in limits.tenants:
         return f"unknown tenant '{query.tenant}'; configured tenants: {', '.join(limits.tenants)}"
+    if query.domain is not None and limits.domains and query.domain not in limits.domains:
+        return (f"unknown domain '{query.domain}'; configured domains (limits.domains): "
+                f"{', '.join(limits.domains)}")  # fmt: skip
     return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import MemberConfig
+from ..models.lifecycle import MemberSpec
 from ..policy.cost import Price
 from ._litellm import litellm
 
@@ -11,7 +12,7 @@ class UnknownPriceError(ValueError):
     pass
 
 
-def member_price(member: MemberConfig) -> Price:
+def member_price(member: MemberConfig | MemberSpec) -> Price:
     """USD per input and output token. A model missing from the cost map and unpriced costs 0."""
     if member.input_price is not None or member.output_price is not None:
         return Price(member.input_price or 0.0, member.output_price or 0.0)

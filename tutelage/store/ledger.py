@@ -156,6 +156,31 @@ class Ledger:
         ).fetchall()
         return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
+    def positions(self, query_ids: list[str]) -> dict[str, int]:
+        """Each query's place in recording order (1 = the first query ever recorded)."""
+        rows = self.rows(
+            "SELECT query_id, pos FROM (SELECT query_id, row_number() OVER (ORDER BY rowid) AS pos"
+            " FROM queries) WHERE query_id IN (SELECT unnest(?::VARCHAR[]))",
+            [query_ids],
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    def execute(self, sql: str, params: list[Any] | None = None) -> None:
+        with self._lock:
+            self._db.execute(sql, params or [])
+
+    def transaction(self, statements: list[tuple[str, list[Any]]]) -> None:
+        """Run statements atomically: all of them land, or none."""
+        with self._lock:
+            self._db.execute("BEGIN TRANSACTION")
+            try:
+                for sql, params in statements:
+                    self._db.execute(sql, params)
+                self._db.execute("COMMIT")
+            except Exception:
+                self._db.execute("ROLLBACK")
+                raise
+
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Read-only access for the worker's own queries and tests."""
         with self._lock:

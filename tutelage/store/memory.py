@@ -126,6 +126,28 @@ class Memory:
         )
         return [self._neighbour(r, 1.0 - float(r["_distance"])) for r in rows]
 
+    def vectors(self, limit: int) -> list[list[float]]:
+        """Up to `limit` stored query embeddings (for domain discovery)."""
+        rows = self._table.search().select(["vector"]).limit(limit).to_list()
+        return [list(r["vector"]) for r in rows]
+
+    def winners(self, member_ids: list[str], limit: int) -> list[dict[str, Any]]:
+        """Stored queries whose final answer came from one of `member_ids`."""
+        if not member_ids:
+            return []
+        where = f"winner IN ({', '.join(_quote(m) for m in member_ids)})"
+        rows = self._table.search().where(where).limit(limit).to_list()
+        for r in rows:
+            r["scores"] = json.loads(r["scores"] or "{}")
+            r["vector"] = list(r["vector"])
+        return rows
+
+    def held_out(self, member_ids: list[str], excluded: set[str], n: int) -> list[dict[str, Any]]:
+        """Up to n judged queries won by `member_ids` that are not in the exemplar bank."""
+        rows = [r for r in self.winners(member_ids, n + len(excluded))
+                if r["query_id"] not in excluded and r["scores"]]  # fmt: skip
+        return rows[:n]
+
     @staticmethod
     def _neighbour(row: dict[str, Any], similarity: float) -> Neighbour:
         return Neighbour(

@@ -13,13 +13,16 @@ import numpy as np
 
 from ..config import TutelageConfig
 from ..models import SchoolSnapshot
+from ..models.lifecycle import MemberSpec
 from ..policy.cost import Price
 from ..providers.embedders import Embedder, make_embedder
 from ..providers.pricing import member_price
 from ..providers.registry import register_providers
 from ..store.batching import Coalescer
+from ..store.exemplars import ExemplarBank
 from ..store.ledger import Ledger
 from ..store.memory import Memory
+from ..store.roster import RosterStore
 
 
 @dataclass
@@ -30,6 +33,10 @@ class Services:
     ledger: Ledger
     prices: dict[str, Price]
     school: SchoolSnapshot
+    roster: RosterStore
+    exemplars: ExemplarBank
+    clusters: dict[str, list[float]] = field(default_factory=dict)
+    _spawned: dict[str, MemberSpec] = field(default_factory=dict)
     _embed_lock: threading.Lock = field(default_factory=threading.Lock)
     _embed_batches: Coalescer[str, np.ndarray] | None = None
 
@@ -42,14 +49,41 @@ class Services:
         data = config.data_dir
         data.mkdir(parents=True, exist_ok=True)
         prices = {m.id: member_price(m) for m in config.members}
-        return cls(
+        ledger = Ledger(data / "ledger.duckdb")
+        services = cls(
             config=config,
             embedder=emb,
             memory=Memory(data / "memory.lance", emb.dim),
-            ledger=Ledger(data / "ledger.duckdb"),
+            ledger=ledger,
             prices=prices,
             school=config.school(prices),
+            roster=RosterStore(ledger),
+            exemplars=ExemplarBank(data / "exemplars.lance", emb.dim),
         )
+        services.refresh()
+        return services
+
+    def spec(self, member_id: str) -> MemberSpec | None:
+        """How to call a member: configured, or spawned by evolution (from the roster)."""
+        for m in self.config.members:
+            if m.id == member_id:
+                return MemberSpec.model_validate(m.model_dump())
+        return self._spawned.get(member_id)
+
+    def refresh(self) -> None:
+        """Rebuild the snapshot queries run under from the roster, clusters and tuned values.
+
+        The worker is the only writer of these tables, so after each of its own writes this
+        keeps every later query consistent with them.
+        """
+        states = self.roster.states()
+        configured = {m.id for m in self.config.members}
+        self._spawned = {st.spec.id: st.spec for st in states if st.spec.id not in configured}
+        for st in states:
+            if st.spec.id not in self.prices:
+                self.prices[st.spec.id] = member_price(st.spec)
+        self.clusters = self.roster.clusters()
+        self.school = self.config.school(self.prices, states, self.roster.routing_overrides())
 
     def embed(self, text: str) -> np.ndarray:
         return self.embed_many([text])[0]

@@ -16,11 +16,23 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from ..config import TutelageConfig
 from ..workflows import search_attributes as sa
+from ..workflows.distillation import DistillationWorkflow
+from ..workflows.evolution import EvolutionWorkflow
+from ..workflows.member import MemberWorkflow
+from ..workflows.promotion import PromotionWorkflow
 from ..workflows.query import QueryWorkflow
+from ..workflows.roster_report import RosterReportWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS: Sequence[type] = (QueryWorkflow,)
+WORKFLOWS: Sequence[type] = (
+    QueryWorkflow,
+    MemberWorkflow,
+    PromotionWorkflow,
+    EvolutionWorkflow,
+    DistillationWorkflow,
+    RosterReportWorkflow,
+)
 
 
 async def connect(address: str, namespace: str) -> Client:
@@ -62,16 +74,34 @@ def build_worker(client: Client, config: TutelageConfig, activities: list[Any]) 
     )
 
 
+def all_activities(services: Any, client: Client | None) -> list[Any]:
+    """The query path's activities and the learning cycles', bound to one worker's stores."""
+    from ..activities.lifecycle import LifecycleActivities
+    from ..activities.query import QueryActivities
+
+    query = QueryActivities(services)
+    return query.all() + LifecycleActivities(services, client, query.answer).all()
+
+
+async def ensure_members(client: Client, config: TutelageConfig) -> None:
+    """Start a MemberWorkflow for each configured member that has none running yet."""
+    from ..activities.lifecycle import start_member
+    from ..models.lifecycle import MemberState
+
+    for spec in config.member_specs():
+        await start_member(client, config.temporal.task_queue, MemberState(spec=spec),
+                           supervisor=spec.id == config.supervisor)  # fmt: skip
+
+
 async def run_worker(config: TutelageConfig, client: Client, stop: asyncio.Event) -> None:
     """Open the stores, serve until `stop` is set, then shut down cleanly."""
-    from ..activities.query import QueryActivities
     from .services import Services
 
     services = await asyncio.to_thread(Services.open, config)
     try:
         await ensure_search_attributes(client)
-        worker = build_worker(client, config, QueryActivities(services).all())
-        async with worker:
+        async with build_worker(client, config, all_activities(services, client)):
+            await ensure_members(client, config)
             await stop.wait()
     finally:
         services.close()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from .. import options
@@ -23,8 +25,13 @@ with workflow.unsafe.imports_passed_through():
         RecordResult,
         Verdict,
     )
+    from ..models.lifecycle import CycleInput
+    from ..policy.cycles import cycle_workflow_id
     from . import search_attributes as sa
     from .query_flow import run_query
+
+_CYCLE_WORKFLOWS = {"promotion": "PromotionWorkflow", "evolution": "EvolutionWorkflow",
+                    "distillation": "DistillationWorkflow"}  # fmt: skip
 
 
 def _failure(exc: ActivityError) -> tuple[str, str]:
@@ -76,6 +83,21 @@ class _TemporalSteps:
             names.RECORD, req, result_type=RecordResult,
             start_to_close_timeout=options.RECORD_TIMEOUT, retry_policy=options.STORE_RETRY,
         )  # fmt: skip
+
+    async def trigger(self, cycles: list[str], queries_recorded: int) -> list[str]:
+        """Start each due cycle as an abandoned child: it outlives this query, and its id
+        (the cycle and the ledger count) makes a retried trigger a no-op."""
+        started = []
+        for cycle in cycles:
+            scope = options.school_scope(workflow.info().task_queue)
+            wf_id = cycle_workflow_id(cycle, scope, queries_recorded)
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await workflow.start_child_workflow(
+                    _CYCLE_WORKFLOWS[cycle], CycleInput(reason=f"{queries_recorded} queries"),
+                    id=wf_id, parent_close_policy=ParentClosePolicy.ABANDON,
+                )  # fmt: skip
+            started.append(wf_id)
+        return started
 
 
 @workflow.defn(name="QueryWorkflow")

@@ -29,6 +29,8 @@ from ..models import (
 )
 from ..policy import cost as cost_policy
 from ..policy.cache import pick_cache_hit
+from ..policy.cycles import due_cycles
+from ..policy.distill import exemplars_for, learns_from_exemplars
 from ..policy.routing import route
 from ..policy.scoring import pick_winner, programmatic_verdicts
 from ..policy.validation import query_problem
@@ -44,6 +46,10 @@ class QuerySteps(Protocol):
     async def judge(self, req: JudgeRequest) -> JudgeResult: ...
 
     async def record(self, req: RecordRequest) -> RecordResult: ...
+
+    async def trigger(self, cycles: list[str], queries_recorded: int) -> list[str]:
+        """Start the due learning cycles; returns their workflow ids."""
+        ...
 
 
 def _failed(inp: QueryInput, reason: str, **extra: object) -> QueryResult:
@@ -89,17 +95,17 @@ async def run_query(
             nearest_similarity=hit.similarity, cache_hit=True,
             supervisor_only_cost_usd=_supervisor_only_cost(school, [], recall.prompt_tokens),
             reason=f"cache hit on {hit.query_id} (similarity {hit.similarity:.3f})",
-            latency_ms=elapsed_ms(),
+            latency_ms=elapsed_ms(), domain=recall.domain,
         )  # fmt: skip
-        await steps.record(_record_request(inp, recall, result))
-        return result
+        return await _finish(inp, recall, result, steps)
 
-    decision = route(inp.draw_key or inp.query_id, inp.domain, recall.neighbours, school)
-    calls = await _fan_out(inp, school, decision, steps)
+    domain = recall.domain
+    decision = route(inp.draw_key or inp.query_id, domain, recall.neighbours, school)
+    calls = await _fan_out(inp, recall, decision, steps)
     visible_ok = [c for c in calls if c.ok and not c.shadow]
     if not visible_ok and school.supervisor not in decision.answerers:
         # Everyone chosen failed: fall back to the supervisor rather than fail the query.
-        calls += await _fan_out(inp, school, decision.model_copy(
+        calls += await _fan_out(inp, recall, decision.model_copy(
             update={"answerers": [school.supervisor], "shadows": []}), steps)  # fmt: skip
         decision.reason += "; all chosen members failed, supervisor asked"
         visible_ok = [c for c in calls if c.ok and not c.shadow]
@@ -110,10 +116,9 @@ async def run_query(
             members_asked=[c.member_id for c in calls],
             nearest_similarity=decision.nearest_similarity,
             supervisor_called=True, latency_ms=elapsed_ms(),
-            cost_usd=sum(c.cost_usd for c in calls),
+            cost_usd=sum(c.cost_usd for c in calls), domain=domain,
         )  # fmt: skip
-        await steps.record(_record_request(inp, recall, result))
-        return result
+        return await _finish(inp, recall, result, steps)
 
     verdicts, judge_call = await _judge(inp, school, decision, calls, steps)
     if judge_call is not None:
@@ -130,21 +135,34 @@ async def run_query(
         cost_usd=sum(c.cost_usd for c in calls), latency_ms=elapsed_ms(),
         supervisor_only_cost_usd=_supervisor_only_cost(school, calls, recall.prompt_tokens),
         supervisor_called=any(c.member_id == school.supervisor for c in calls),
-        reason=decision.reason,
+        reason=decision.reason, domain=domain,
     )  # fmt: skip
-    await steps.record(_record_request(inp, recall, result))
+    return await _finish(inp, recall, result, steps)
+
+
+async def _finish(
+    inp: QueryInput, recall: RecallResult, result: QueryResult, steps: QuerySteps
+) -> QueryResult:
+    """Record the outcome, then start the learning cycles that are due at this count."""
+    recorded = await steps.record(_record_request(inp, recall, result))
+    due = due_cycles(recorded.queries_recorded, recall.school.cycles_every)
+    if due:
+        result.triggered = await steps.trigger(due, recorded.queries_recorded)
     return result
 
 
 async def _fan_out(
-    inp: QueryInput, school: SchoolSnapshot, decision: RouteDecision, steps: QuerySteps
+    inp: QueryInput, recall: RecallResult, decision: RouteDecision, steps: QuerySteps
 ) -> list[MemberAnswer]:
+    school = recall.school
     asked = [(m, "answer") for m in decision.answerers] + [(m, "shadow") for m in decision.shadows]
     requests = []
     for member_id, _ in asked:
         m = school.member(member_id)
+        examples = (exemplars_for(m, recall.exemplars, school.exemplars_k)
+                    if learns_from_exemplars(m, recall.domain) else [])  # fmt: skip
         req = AnswerRequest(query_id=inp.query_id, member_id=member_id, model=m.model,
-                            text=inp.text, timeout_s=m.timeout_s)  # fmt: skip
+                            text=inp.text, timeout_s=m.timeout_s, exemplars=examples)  # fmt: skip
         requests.append(steps.answer(req, m.timeout_s))
     answers = await asyncio.gather(*requests)
     return [
@@ -182,5 +200,5 @@ def _record_request(inp: QueryInput, recall: RecallResult, result: QueryResult) 
         embedding=recall.embedding,
         result=result,
         config_version=recall.school.config_version,
-        domain=inp.domain,
+        domain=recall.domain,
     )

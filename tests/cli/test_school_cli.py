@@ -1,0 +1,53 @@
+"""`tutelage members` and `tutelage member ...` against a real server and a running worker."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from temporalio.testing import WorkflowEnvironment
+
+
+def _toml(s: Any, address: str, path: Path) -> Path:
+    cfg = s.config
+    text = (
+        f'supervisor = "sup"\ndata_dir = "{path.parent / "cli-data"}"\n'
+        f'[temporal]\naddress = "{address}"\ntask_queue = "{cfg.temporal.task_queue}"\n'
+        '[[members]]\nid = "sup"\nmodel = "openai/sup-model"\nrole = "teacher"\n'
+        '[[members]]\nid = "stu"\nmodel = "openai/stu-model"\nrole = "student"\n'
+    )
+    path.write_text(text)
+    return path
+
+
+async def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "tutelage", *args], capture_output=True,
+        text=True, timeout=120, env={**os.environ, "COLUMNS": "250"},
+    )  # fmt: skip
+
+
+async def test_member_commands_move_and_refuse(
+    school: Any, temporal_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    stu = {"id": "stu", "model": "openai/stu-model", "role": "student",
+           "params": {"mock_response": "42"}}  # fmt: skip
+    sup = {"id": "sup", "model": "openai/sup-model", "role": "teacher",
+           "params": {"mock_response": "42"}}  # fmt: skip
+    async with school(members=[sup, stu]) as s:
+        address = temporal_env.client.service_client.config.target_host
+        conf = str(_toml(s, address, tmp_path / "t.toml"))
+        promoted = await _cli("member", "promote", "stu", "--domain", "math", "-c", conf)
+        refused = await _cli("member", "demote", "sup", "-c", conf)
+        unknown = await _cli("member", "promote", "nobody", "-c", conf)
+        table = await _cli("members", "-c", conf)
+    assert promoted.returncode == 0, promoted.stderr
+    assert "stu in math: student -> ta" in promoted.stdout
+    assert refused.returncode == 1 and "supervisor" in refused.stderr
+    assert unknown.returncode == 1 and "no member 'nobody'" in unknown.stderr
+    assert table.returncode == 0, table.stderr
+    assert "stu" in table.stdout and "math: ta" in table.stdout

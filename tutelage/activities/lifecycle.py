@@ -1,0 +1,337 @@
+"""The school's learning activities: roster writes, ledger statistics, domain discovery,
+spawning, tuned settings, the exemplar bank and its quality gate.
+
+Thin adapters: the decisions are in `tutelage.policy`; these read and write the worker's stores
+and, where a member's state must change, ask its MemberWorkflow through a Temporal Update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from ..models import AnswerRequest, MemberAnswer
+from ..models.lifecycle import (
+    AppliedTransition,
+    ApplyAdoption,
+    ApplyTransition,
+    DiscoverRequest,
+    DiscoverResult,
+    DistillRequest,
+    DistillResult,
+    EvolutionInputs,
+    Exemplar,
+    GateRequest,
+    GateResult,
+    MemberState,
+    MemberWorkflowInput,
+    RosterReport,
+    RosterReportRequest,
+    RosterRow,
+    RosterWrite,
+    RosterWriteResult,
+    SettingsWrite,
+    SpawnPlan,
+    StatsRequest,
+    StatsResult,
+    Transition,
+)
+from ..models.roster import Role
+from ..options import member_workflow_id
+from ..policy.answers import agreement_score
+from ..policy.distill import choose_exemplars, gate, learns_from_exemplars, to_chat_jsonl_record
+from ..policy.domains import cluster_count, kmeans, name_clusters
+from ..store import stats
+from ..workers.services import Services
+from . import names
+
+MEMBER_WORKFLOW = "MemberWorkflow"
+
+
+class LifecycleActivities:
+    def __init__(
+        self,
+        services: Services,
+        client: Client | None,
+        answer: Callable[[AnswerRequest], Any] | None = None,
+    ) -> None:
+        self.s = services
+        self.client = client
+        # The query path's answer activity, reused by the quality gate to ask a student.
+        self._answer = answer
+
+    # -- roster --------------------------------------------------------------------------
+
+    @activity.defn(name=names.WRITE_ROSTER)
+    async def write_roster(self, req: RosterWrite) -> RosterWriteResult:
+        await asyncio.to_thread(self.s.roster.write, req.state, req.transition)
+        await asyncio.to_thread(self.s.refresh)
+        return RosterWriteResult()
+
+    def _roster(self) -> list[MemberState]:
+        """Every member's state: the lifecycle's where written, else the configured one."""
+        written = {m.spec.id: m for m in self.s.roster.states()}
+        configured = [written.get(spec.id) or MemberState(spec=spec)
+                      for spec in self.s.config.member_specs()]  # fmt: skip
+        return configured + [m for m in written.values()
+                             if m.spec.id not in {c.spec.id for c in configured}]  # fmt: skip
+
+    @activity.defn(name=names.APPLY_TRANSITION)
+    async def apply_transition(self, req: ApplyTransition) -> AppliedTransition:
+        """Ask the member's workflow to move; a refused move is a result, not a failure."""
+        if self.client is None:
+            raise ApplicationError("no Temporal client in this worker", type="ConfigurationError",
+                                   non_retryable=True)  # fmt: skip
+        handle = self.client.get_workflow_handle(
+            member_workflow_id(req.member_id, self.s.config.temporal.task_queue)
+        )
+        try:
+            done = await handle.execute_update("transition", req.request, result_type=Transition)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            message = getattr(cause, "message", None) or str(cause or exc)
+            return AppliedTransition(member_id=req.member_id, applied=False, error=message)
+        return AppliedTransition(member_id=req.member_id, applied=True, transition=done)
+
+    @activity.defn(name=names.SPAWN_MEMBER)
+    async def spawn_member(self, plan: SpawnPlan) -> AppliedTransition:
+        """Start the new member's lifecycle (idempotent: an existing workflow is kept)."""
+        if self.client is None:
+            raise ApplicationError("no Temporal client in this worker", type="ConfigurationError",
+                                   non_retryable=True)  # fmt: skip
+        state = MemberState(spec=plan.spec)
+        await start_member(self.client, self.s.config.temporal.task_queue, state, False)
+        return AppliedTransition(member_id=plan.spec.id, applied=True)
+
+    # -- statistics ----------------------------------------------------------------------
+
+    def _judge_margin(self) -> float:
+        return self.s.school.routing.win_margin
+
+    @activity.defn(name=names.PROMOTION_STATS)
+    async def promotion_stats(self, req: StatsRequest) -> StatsResult:
+        cfg = self.s.config
+        members = await asyncio.to_thread(stats.member_domain_stats, self.s.ledger,
+                                          cfg.supervisor, self._judge_margin(), req.window)  # fmt: skip
+        roster = await asyncio.to_thread(self._roster)
+        return StatsResult(members=members, roster=roster, supervisor=cfg.supervisor,
+                           settings=cfg.promotion, win_margin=self._judge_margin())  # fmt: skip
+
+    @activity.defn(name=names.EVOLUTION_INPUTS)
+    async def evolution_inputs(self, req: StatsRequest) -> EvolutionInputs:
+        cfg, ledger = self.s.config, self.s.ledger
+        r = self.s.school.routing
+        return EvolutionInputs(
+            domains=await asyncio.to_thread(stats.domain_stats, ledger, req.window),
+            members=await asyncio.to_thread(
+                stats.member_domain_stats, ledger, cfg.supervisor, r.win_margin, req.window
+            ),  # fmt: skip
+            roster=await asyncio.to_thread(self._roster),
+            candidates=cfg.candidate_specs(),
+            threshold_rows=await asyncio.to_thread(
+                stats.threshold_rows, ledger, cfg.supervisor, req.window
+            ),  # fmt: skip
+            routing={
+                "low_threshold": r.low_threshold,
+                "high_threshold": r.high_threshold,
+                "shadow_rate": r.shadow_rate,
+            },  # fmt: skip
+            supervisor=cfg.supervisor,
+            settings=cfg.evolution,
+        )
+
+    @activity.defn(name=names.DISCOVER_DOMAINS)
+    async def discover_domains(self, req: DiscoverRequest) -> DiscoverResult:
+        """k-means over stored query embeddings; names survive re-clustering (see policy)."""
+
+        def run() -> DiscoverResult:
+            vectors = self.s.memory.vectors(req.window)
+            k = req.clusters or cluster_count(len(vectors))
+            if k <= 1:
+                return DiscoverResult(domains=sorted(self.s.clusters), queries=len(vectors))
+            centroids = kmeans(np.asarray(vectors), k, seed=0)
+            named = name_clusters(centroids, self.s.roster.clusters())
+            self.s.roster.replace_clusters(named)
+            self.s.refresh()
+            return DiscoverResult(domains=sorted(named), queries=len(vectors))
+
+        return await asyncio.to_thread(run)
+
+    @activity.defn(name=names.SAVE_ROUTING)
+    async def save_routing(self, req: SettingsWrite) -> RosterWriteResult:
+        await asyncio.to_thread(self.s.roster.add_routing_change, req.change)
+        await asyncio.to_thread(self.s.refresh)
+        return RosterWriteResult()
+
+    # -- distillation --------------------------------------------------------------------
+
+    @activity.defn(name=names.COLLECT_EXEMPLARS)
+    async def collect_exemplars(self, req: DistillRequest) -> DistillResult:
+        """Winning supervisor and teacher answers into the bank; JSONL per learner."""
+
+        conf = self.s.config.distillation
+        min_score = conf.min_score if req.min_score is None else req.min_score
+        window = conf.window if req.window is None else req.window
+
+        def run() -> DistillResult:
+            s = self.s
+            school = s.school
+            teachers = {m.id for m in school.members
+                        if m.is_supervisor or m.role_in(None) == Role.TEACHER}  # fmt: skip
+            reasons = dict(
+                ((q, m), r or "") for q, m, r in s.ledger.rows(
+                    "SELECT query_id, member_id, reasoning FROM verdicts")
+            )  # fmt: skip
+            found, vectors = [], {}
+            for row in s.memory.winners(sorted(teachers), window):
+                score = row["scores"].get(row["winner"])
+                if score is None:
+                    continue
+                found.append(Exemplar(
+                    exemplar_id=row["query_id"], domain=row["domain"] or "*",
+                    question=row["text"], answer=row["final_answer"] or "",
+                    source=row["winner"], score=float(score),
+                    reasoning=reasons.get((row["query_id"], row["winner"]), ""),
+                ))  # fmt: skip
+                vectors[row["query_id"]] = row["vector"]
+            fresh = choose_exemplars(found, s.exemplars.ids(), min_score)
+            added = s.exemplars.add([(e, vectors[e.exemplar_id]) for e in fresh])
+            version = s.exemplars.version()
+            learners = {m.id: m.exemplar_version for m in school.members
+                        if any(learns_from_exemplars(m, d) for d in [None, *s.clusters])}  # fmt: skip
+            exported = self._export(learners, version)
+            return DistillResult(learners=learners, added=added, bank_size=s.exemplars.size(),
+                                 bank_version=version, exported=exported,
+                                 held_out=conf.held_out)  # fmt: skip
+
+        return await asyncio.to_thread(run)
+
+    def _export(self, learners: dict[str, int], version: int) -> dict[str, int]:
+        """OpenAI chat JSONL per learner, from the exemplars of the domains it learns."""
+        out_dir = self.s.config.data_dir / "distill"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        bank = self.s.exemplars.all(version)
+        written = {}
+        for member_id in learners:
+            m = self.s.school.member(member_id)
+            rows = [
+                e for e in bank if learns_from_exemplars(m, None if e.domain == "*" else e.domain)
+            ]
+            path = out_dir / f"{member_id}.jsonl"
+            tmp = path.with_suffix(".jsonl.tmp")
+            with tmp.open("w", encoding="utf-8") as f:
+                for e in rows:
+                    f.write(json.dumps(to_chat_jsonl_record(e)) + "\n")
+            tmp.replace(path)
+            written[member_id] = len(rows)
+        return written
+
+    @activity.defn(name=names.QUALITY_GATE)
+    async def quality_gate(self, req: GateRequest) -> GateResult:
+        """Re-ask held-out judged queries with the old and the new bank; compare by agreement
+        with the answer that won them (the supervisor's or a teacher's)."""
+        s = self.s
+        m = s.school.member(req.member_id)
+        teachers = sorted(t.id for t in s.school.members
+                          if t.is_supervisor or t.role_in(None) == Role.TEACHER)  # fmt: skip
+        held = await asyncio.to_thread(s.memory.held_out, teachers, s.exemplars.ids(),
+                                       req.held_out)  # fmt: skip
+        if self._answer is None or not held:
+            return gate(req.member_id, req.bank_version, m.exemplar_version, [], [])
+        k = s.school.exemplars_k
+
+        async def score(version: int) -> list[float]:
+            out = []
+            for row in held:
+                shots = (await asyncio.to_thread(s.exemplars.nearest, row["domain"], row["vector"],
+                                                 k, version)) if version else []  # fmt: skip
+                shots = [e for e in shots if e.exemplar_id != row["query_id"]]
+                try:
+                    ans: MemberAnswer = await self._answer(AnswerRequest(  # type: ignore[misc]
+                        query_id=f"gate-{row['query_id']}", member_id=m.id, model=m.model,
+                        text=row["text"], timeout_s=m.timeout_s, exemplars=shots))  # fmt: skip
+                    out.append(agreement_score(ans.text or "", row["final_answer"] or ""))
+                except ApplicationError:
+                    out.append(0.0)
+            return out
+
+        old = await score(m.exemplar_version)
+        new = await score(req.bank_version)
+        return gate(req.member_id, req.bank_version, m.exemplar_version, new, old)
+
+    @activity.defn(name=names.ROSTER_REPORT)
+    async def roster_report(self, req: RosterReportRequest) -> RosterReport:
+        def run() -> RosterReport:
+            s = self.s
+            per = stats.member_domain_stats(s.ledger, "", s.school.routing.win_margin,
+                                            req.window)  # fmt: skip
+            roster = {st.spec.id: st for st in self._roster()}
+            rows = []
+            for m in s.school.members:
+                mine = [p for p in per if p.member_id == m.id]
+                judged = sum(p.judged for p in mine)
+                st = roster.get(m.id)
+                last = st.last if st else None
+                roles = {"*": m.role_in(None).value, **{d: r.value for d, r in m.roles.items()}}
+                rows.append(RosterRow(
+                    member_id=m.id, model=m.model, roles=roles, judged=judged,
+                    win_rate=sum(p.wins for p in mine) / judged if judged else None,
+                    mean_score=sum(p.score_sum for p in mine) / judged if judged else None,
+                    cost_usd=sum(p.cost_usd for p in mine), answers=sum(p.answers for p in mine),
+                    exemplar_version=m.exemplar_version,
+                    last_transition=(f"{last.action.value} {last.domain}: {last.from_role.value}"
+                                     f" -> {last.to_role.value} ({last.by}, {last.at[:19]})"
+                                     if last else ""),
+                ))  # fmt: skip
+            return RosterReport(rows=rows, domains=sorted(s.clusters),
+                                transitions=s.roster.transitions(),
+                                routing_changes=s.roster.routing_changes())  # fmt: skip
+
+        return await asyncio.to_thread(run)
+
+    @activity.defn(name=names.APPLY_ADOPTION)
+    async def apply_adoption(self, req: ApplyAdoption) -> AppliedTransition:
+        if self.client is None:
+            raise ApplicationError("no Temporal client in this worker", type="ConfigurationError",
+                                   non_retryable=True)  # fmt: skip
+        handle = self.client.get_workflow_handle(
+            member_workflow_id(req.member_id, self.s.config.temporal.task_queue)
+        )
+        try:
+            await handle.execute_update("adopt_exemplars", req.request, result_type=MemberState)
+        except WorkflowUpdateFailedError as exc:
+            return AppliedTransition(member_id=req.member_id, applied=False, error=str(exc.cause))
+        return AppliedTransition(member_id=req.member_id, applied=True)
+
+    def all(self) -> list[Any]:
+        return [self.write_roster, self.apply_transition, self.spawn_member,
+                self.promotion_stats, self.evolution_inputs, self.discover_domains,
+                self.save_routing, self.collect_exemplars, self.quality_gate,
+                self.roster_report, self.apply_adoption]  # fmt: skip
+
+
+async def start_member(
+    client: Client, task_queue: str, state: MemberState, supervisor: bool
+) -> None:
+    """Start `member-<id>` unless it is already running (then this does nothing)."""
+    try:
+        await client.start_workflow(
+            MEMBER_WORKFLOW,
+            MemberWorkflowInput(state=state, supervisor=supervisor),
+            id=member_workflow_id(state.spec.id, task_queue),
+            task_queue=task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    except RPCError as exc:  # pragma: no cover - server refusing for another reason
+        raise ApplicationError(
+            f"cannot start {member_workflow_id(state.spec.id, task_queue)}: {exc}"
+        ) from None

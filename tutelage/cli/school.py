@@ -1,0 +1,141 @@
+"""`tutelage schedules sync`, `evolve now`, `members` and `member promote|demote|retire`.
+
+Everything goes through Temporal: the worker owns the stores, so the CLI reads them by running
+a short workflow and moves members through their MemberWorkflow's Updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from ..config import TutelageConfig, load_config
+from ..models.lifecycle import (
+    Action,
+    CycleInput,
+    EvolutionResult,
+    RosterReport,
+    RosterReportRequest,
+    Transition,
+    TransitionRequest,
+)
+from ..options import member_workflow_id
+from .app import UserError
+
+out = Console()
+T = TypeVar("T")
+
+
+async def _client(cfg: TutelageConfig) -> Client:
+    from .up import _connect
+
+    return await _connect(cfg, cfg.temporal.effective_address(), 10.0)
+
+
+def _run(cfg: TutelageConfig, fn: Callable[[Client], Awaitable[T]], timeout_s: float = 120.0) -> T:
+    async def go() -> T:
+        client = await _client(cfg)
+        try:
+            return await asyncio.wait_for(fn(client), timeout_s)
+        except TimeoutError:
+            raise UserError(
+                f"no reply within {timeout_s:g}s; is a worker serving task queue "
+                f"'{cfg.temporal.task_queue}'? (start one with `tutelage up` or `tutelage worker`)"
+            ) from None
+
+    return asyncio.run(go())
+
+
+def sync_command(config_path: Path | None) -> None:
+    from ..workers.schedules import sync_schedules
+
+    cfg = load_config(config_path)
+    done = _run(cfg, lambda c: sync_schedules(c, cfg))
+    for sid, what in done:
+        out.print(f"{what:8s} {sid}")
+
+
+def evolve_now(config_path: Path | None) -> None:
+    cfg = load_config(config_path)
+
+    async def go(client: Client) -> EvolutionResult:
+        return await client.execute_workflow(
+            "EvolutionWorkflow", CycleInput(reason="cli"), id=f"evolution-cli-{uuid.uuid4().hex[:8]}",
+            task_queue=cfg.temporal.task_queue, result_type=EvolutionResult,
+        )  # fmt: skip
+
+    result: EvolutionResult = _run(cfg, go, 600.0)
+    out.print(f"domains: {', '.join(result.discovered) or 'none yet'}")
+    for g in result.gaps:
+        out.print(f"gap {g.domain}: {'; '.join(g.reasons)}")
+    for sp in result.spawned:
+        out.print(f"spawned {sp.spec.id} for {sp.domain} ({sp.reason})")
+    for p in result.pruned:
+        out.print(
+            f"retired {p.member_id}" if p.applied else f"not retired {p.member_id}: {p.error}"
+        )
+    if result.tuning:
+        t = result.tuning
+        out.print(f"routing: {t.before} -> {t.after} ({t.reason})")
+
+
+def members_command(config_path: Path | None) -> None:
+    cfg = load_config(config_path)
+
+    async def go(client: Client) -> RosterReport:
+        return await client.execute_workflow(
+            "RosterReportWorkflow", RosterReportRequest(), id=f"roster-{uuid.uuid4().hex[:8]}",
+            task_queue=cfg.temporal.task_queue, result_type=RosterReport,
+        )  # fmt: skip
+
+    report: RosterReport = _run(cfg, go)
+    table = Table(title="the school")
+    for col in ("member", "model", "roles", "judged", "win rate", "mean score", "cost",
+                "exemplars", "last transition"):  # fmt: skip
+        table.add_column(col, overflow="fold")
+    for r in report.rows:
+        roles = ", ".join(f"{d}: {role}" for d, role in r.roles.items())
+        table.add_row(
+            r.member_id, r.model, roles, str(r.judged),
+            "-" if r.win_rate is None else f"{r.win_rate:.0%}",
+            "-" if r.mean_score is None else f"{r.mean_score:.2f}",
+            f"${r.cost_usd:.4f}", f"v{r.exemplar_version}", r.last_transition or "-",
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"domains: {', '.join(report.domains) or 'none discovered yet'}")
+
+
+def member_command(action: str, member_id: str, domain: str, config_path: Path | None) -> None:
+    cfg = load_config(config_path)
+    try:
+        act = Action(action)
+    except ValueError:
+        raise UserError(
+            f"unknown action '{action}'; use promote, demote, retire or activate"
+        ) from None
+    req = TransitionRequest(action=act, domain=domain, reason="by hand", by="cli")
+
+    async def go(client: Client) -> Transition:
+        wf_id = member_workflow_id(member_id, cfg.temporal.task_queue)
+        handle = client.get_workflow_handle(wf_id)
+        try:
+            return await handle.execute_update("transition", req, result_type=Transition)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            raise UserError(f"{member_id}: {getattr(cause, 'message', None) or cause}") from None
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise UserError(f"no member '{member_id}' (no workflow {wf_id}"
+                                "); `tutelage members` lists them") from None  # fmt: skip
+            raise
+
+    t: Transition = _run(cfg, go)
+    out.print(f"{t.member_id} in {t.domain}: {t.from_role.value} -> {t.to_role.value}")

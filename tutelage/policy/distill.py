@@ -1,0 +1,70 @@
+"""In-context distillation: which answers become exemplars, and how a student sees them."""
+
+from __future__ import annotations
+
+from ..models.lifecycle import Exemplar, GateResult
+from ..models.roster import Member, Role
+
+LEARNING_ROLES = (Role.PROBATION, Role.STUDENT, Role.TA)
+
+
+def learns_from_exemplars(member: Member, domain: str | None) -> bool:
+    """Students, TAs and members on probation get worked examples; teachers do not need them."""
+    return not member.is_supervisor and member.role_in(domain) in LEARNING_ROLES
+
+
+def exemplars_for(member: Member, bank: list[Exemplar], k: int) -> list[Exemplar]:
+    """The first k of the (similarity-ordered) bank rows this member's version may see."""
+    return [e for e in bank if e.version <= member.exemplar_version][:k]
+
+
+def exemplar_messages(exemplars: list[Exemplar], question: str) -> list[dict[str, str]]:
+    """Worked examples as earlier turns, most similar last, then the question itself.
+
+    The question stays the last user message, exactly as asked, so providers that key on it
+    (the replay provider) and the model both see the real query.
+    """
+    messages: list[dict[str, str]] = []
+    for e in reversed(exemplars):
+        messages.append({"role": "user", "content": e.question})
+        messages.append({"role": "assistant", "content": e.answer})
+    messages.append({"role": "user", "content": question})
+    return messages
+
+
+def choose_exemplars(
+    candidates: list[Exemplar], known: set[str], min_score: float
+) -> list[Exemplar]:
+    """New, high-scoring winning answers, one per question (the best one)."""
+    best: dict[str, Exemplar] = {}
+    for e in candidates:
+        if e.exemplar_id in known or e.score < min_score or not e.answer.strip():
+            continue
+        if e.exemplar_id not in best or e.score > best[e.exemplar_id].score:
+            best[e.exemplar_id] = e
+    return [best[k] for k in sorted(best)]
+
+
+def gate(member_id: str, new_version: int, old_version: int,
+         new_scores: list[float], old_scores: list[float]) -> GateResult:  # fmt: skip
+    """Adopt the new bank version only when it strictly beats the old on the held-out set."""
+    n = min(len(new_scores), len(old_scores))
+    if n == 0:
+        return GateResult(member_id=member_id, bank_version=new_version,
+                          previous_version=old_version, questions=0, accepted=False,
+                          reason="no held-out judged queries to compare on")  # fmt: skip
+    new, old = sum(new_scores[:n]) / n, sum(old_scores[:n]) / n
+    accepted = new > old
+    verdict = "beats" if accepted else "does not beat"
+    return GateResult(member_id=member_id, bank_version=new_version, previous_version=old_version,
+                      new_score=new, old_score=old, questions=n, accepted=accepted,
+                      reason=f"v{new_version} {verdict} v{old_version}: {new:.3f} vs {old:.3f} "
+                             f"on {n} held-out queries")  # fmt: skip
+
+
+def to_chat_jsonl_record(e: Exemplar) -> dict[str, object]:
+    """One OpenAI fine-tuning line: the question and the winning answer."""
+    return {"messages": [{"role": "user", "content": e.question},
+                         {"role": "assistant", "content": e.answer}],
+            "metadata": {"domain": e.domain, "source": e.source, "score": e.score,
+                         "reasoning": e.reasoning, "exemplar_id": e.exemplar_id}}  # fmt: skip

@@ -1,0 +1,117 @@
+"""Read models over the ledger for promotion and evolution: plain rows in, pydantic out."""
+
+from __future__ import annotations
+
+from ..models.lifecycle import DomainStats, MemberDomainStats, ThresholdRow
+from .ledger import Ledger
+
+# The recent window: the last `window` queries recorded, judged or not.
+_RECENT = """
+recent AS (
+    SELECT query_id, coalesce(domain, '*') AS domain, created_at, supervisor_called, status,
+           cost_usd, nearest_similarity, cache_hit
+    FROM queries ORDER BY created_at DESC, query_id DESC LIMIT ?
+)
+"""
+
+
+def member_domain_stats(
+    ledger: Ledger, supervisor: str, win_margin: float, window: int, recent_n: int = 50
+) -> list[MemberDomainStats]:
+    rows = ledger.rows(
+        f"""
+        WITH {_RECENT},
+        scored AS (
+            SELECT v.query_id, v.member_id, v.score, r.domain, r.created_at,
+                   max(v.score) OVER (PARTITION BY v.query_id) AS best,
+                   max(CASE WHEN v.member_id = ? THEN v.score END)
+                       OVER (PARTITION BY v.query_id) AS sup
+            FROM verdicts v JOIN recent r USING (query_id)
+            WHERE v.score IS NOT NULL
+        ),
+        judged AS (
+            SELECT member_id, domain, count(*) AS judged,
+                   sum(CASE WHEN score >= best - ? THEN 1 ELSE 0 END) AS wins,
+                   sum(score) AS score_sum,
+                   sum(CASE WHEN sup IS NOT NULL AND score >= sup - ? THEN 1 ELSE 0 END) AS agree,
+                   list(score ORDER BY created_at DESC, query_id DESC)[1:?] AS recent
+            FROM scored GROUP BY member_id, domain
+        ),
+        spent AS (
+            SELECT c.member_id, r.domain, sum(c.cost_usd) AS cost, count(*) AS answers,
+                   sum(CASE WHEN c.error IS NOT NULL THEN 1 ELSE 0 END) AS failures
+            FROM calls c JOIN recent r USING (query_id)
+            WHERE c.kind <> 'judge'
+            GROUP BY c.member_id, r.domain
+        )
+        SELECT coalesce(j.member_id, s.member_id), coalesce(j.domain, s.domain),
+               coalesce(j.judged, 0), coalesce(j.wins, 0), coalesce(j.score_sum, 0),
+               coalesce(j.agree, 0), coalesce(j.recent, []), coalesce(s.cost, 0),
+               coalesce(s.answers, 0), coalesce(s.failures, 0)
+        FROM judged j FULL OUTER JOIN spent s
+             ON j.member_id = s.member_id AND j.domain = s.domain
+        WHERE coalesce(j.member_id, s.member_id) <> ?
+        ORDER BY 1, 2
+        """,
+        [window, supervisor, win_margin, win_margin, recent_n, supervisor],
+    )
+    return [
+        MemberDomainStats(member_id=r[0], domain=r[1], judged=int(r[2]), wins=int(r[3]),
+                          score_sum=float(r[4]), agreements=int(r[5]),
+                          recent_scores=[float(x) for x in r[6]], cost_usd=float(r[7]),
+                          answers=int(r[8]), failures=int(r[9]))
+        for r in rows
+    ]  # fmt: skip
+
+
+def domain_stats(ledger: Ledger, window: int) -> list[DomainStats]:
+    rows = ledger.rows(
+        f"""
+        WITH {_RECENT},
+        best AS (SELECT query_id, max(score) AS best FROM verdicts
+                 WHERE score IS NOT NULL GROUP BY query_id)
+        SELECT r.domain, count(*),
+               avg(b.best),
+               avg(CASE WHEN r.status = 'failed' THEN 1.0 ELSE 0.0 END),
+               avg(CASE WHEN r.supervisor_called THEN 1.0 ELSE 0.0 END)
+        FROM recent r LEFT JOIN best b USING (query_id)
+        WHERE NOT r.cache_hit
+        GROUP BY r.domain ORDER BY r.domain
+        """,
+        [window],
+    )
+    return [
+        DomainStats(domain=r[0], queries=int(r[1]),
+                    mean_best_score=float(r[2]) if r[2] is not None else None,
+                    failure_rate=float(r[3]), supervisor_share=float(r[4]))
+        for r in rows
+    ]  # fmt: skip
+
+
+def threshold_rows(ledger: Ledger, supervisor: str, window: int) -> list[ThresholdRow]:
+    """Judged, non-cached queries with their cheapest scored non-supervisor answer."""
+    rows = ledger.rows(
+        f"""
+        WITH {_RECENT},
+        scored AS (
+            SELECT v.query_id, v.member_id, v.score, c.cost_usd,
+                   row_number() OVER (PARTITION BY v.query_id
+                                      ORDER BY c.cost_usd, v.member_id) AS rank
+            FROM verdicts v JOIN calls c
+                 ON c.query_id = v.query_id AND c.member_id = v.member_id AND c.kind <> 'judge'
+            WHERE v.score IS NOT NULL AND v.member_id <> ?
+        ),
+        best AS (SELECT query_id, max(score) AS best FROM verdicts
+                 WHERE score IS NOT NULL GROUP BY query_id)
+        SELECT r.nearest_similarity, b.best, r.cost_usd, s.score, s.cost_usd
+        FROM recent r JOIN best b USING (query_id)
+             LEFT JOIN scored s ON s.query_id = r.query_id AND s.rank = 1
+        WHERE r.status = 'ok' AND NOT r.cache_hit AND r.nearest_similarity IS NOT NULL
+        """,
+        [window, supervisor],
+    )
+    return [
+        ThresholdRow(nearest_similarity=float(r[0]), best_score=float(r[1]),
+                     explore_cost=float(r[2]), solo_score=r[3], solo_cost=r[4])
+        for r in rows
+    ]  # fmt: skip
