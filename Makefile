@@ -20,15 +20,16 @@ comma := ,
 demo: $(VENV)/.installed-bench
 	bash scripts/demo.sh
 
-test: $(VENV)/.installed-test+bench
+test: $(VENV)/.installed-test+bench+local
 	$(BIN)/python -m pytest -q
 
-lint: $(VENV)/.installed-dev+test+bench
+lint: $(VENV)/.installed-dev+test+bench+local
 	$(BIN)/ruff check tutelage tests benchmarks
 	$(BIN)/mypy tutelage
 
-bench: $(VENV)/.installed-bench+test
+bench: $(VENV)/.installed-bench+test+local
 	$(BIN)/python benchmarks/query_path.py
+	$(BIN)/python benchmarks/local_model.py
 	$(BIN)/tutelage bench --dataset gsm8k --protocol split
 	$(BIN)/tutelage bench --dataset mmlu --protocol split
 

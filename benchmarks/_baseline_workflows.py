@@ -29,3 +29,17 @@ class FanOutWorkflow:
             for i in range(3)
         ])  # fmt: skip
         return sum(results)
+
+
+@workflow.defn
+class AnswerOnceWorkflow:
+    """One ANSWER activity on a given queue: how the query path asks a local model."""
+
+    @workflow.run
+    async def run(self, args: list[str]) -> dict:
+        task_queue, member_id, model, text = args
+        return await workflow.execute_activity(
+            "tutelage.answer",
+            {"query_id": "bench", "member_id": member_id, "model": model, "text": text},
+            task_queue=task_queue, start_to_close_timeout=timedelta(minutes=5),
+        )  # fmt: skip

@@ -81,15 +81,14 @@ class School:
 def school(client: Client, tmp_path: Path) -> Callable[..., Any]:
     """`async with school(**config_overrides) as s:` runs a worker over a fresh data dir."""
     from tutelage.workers.services import Services
-    from tutelage.workers.worker import all_activities, build_worker, ensure_members
+    from tutelage.workers.worker import serving
 
     @asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[School]:
         cfg = make_config(tmp_path / uuid.uuid4().hex[:6], **overrides)
         services = Services.open(cfg)
         try:
-            async with build_worker(client, cfg, all_activities(services, client)):
-                await ensure_members(client, cfg)
+            async with serving(client, cfg, services):
                 yield School(client, cfg, services)
         finally:
             services.close()

@@ -28,6 +28,7 @@ from .models.lifecycle import (
     MemberState,
     PromotionSettings,
 )
+from .models.local import LocalModelConfig
 from .policy.cost import Price, relative_costs
 
 CONFIG_ENV = "TUTELAGE_CONFIG"
@@ -163,6 +164,8 @@ class TutelageConfig(_Strict):
     promotion: PromotionSettings = Field(default_factory=PromotionSettings)
     evolution: EvolutionSettingsModel = Field(default_factory=EvolutionSettingsModel)
     distillation: DistillationConfig = Field(default_factory=DistillationConfig)
+    # GGUF models served by the `local/<name>` provider (pip install 'tutelage[local]').
+    local_models: list[LocalModelConfig] = Field(default_factory=list)
     members: list[MemberConfig] = Field(min_length=1)
     # Model templates evolution may spawn students from for weak domains.
     candidates: list[MemberConfig] = Field(default_factory=list)
@@ -177,6 +180,13 @@ class TutelageConfig(_Strict):
             raise ValueError(
                 f"supervisor '{self.supervisor}' is not one of the members ({', '.join(ids)})"
             )
+        local = {m.name for m in self.local_models}
+        for m in [*self.members, *self.candidates]:
+            if m.model.startswith("local/") and m.model.split("/", 1)[1] not in local:
+                raise ValueError(
+                    f"member '{m.id}' uses {m.model} but no [[local_models]] entry is named "
+                    f"'{m.model.split('/', 1)[1]}' (configured: {', '.join(sorted(local)) or 'none'})"
+                )
         if self.member(self.supervisor).role in (Role.RETIRED, Role.PROBATION):
             raise ValueError(f"supervisor '{self.supervisor}' must be active, not retired")
         e = self.embedder
@@ -313,6 +323,9 @@ def parse_config(raw: dict[str, Any], path: Path) -> TutelageConfig:
         raise ConfigError(path, key, msg + more) from None
     base = path.resolve().parent
     cfg.data_dir = _under(base, Path(os.environ.get("TUTELAGE_DATA_DIR") or cfg.data_dir))
+    for lm in cfg.local_models:
+        if lm.path is not None:
+            lm.path = _under(base, lm.path)
     replay_dir = os.environ.get("TUTELAGE_REPLAY_DATA") or cfg.replay.data_dir
     if replay_dir is not None:
         cfg.replay.data_dir = _under(base, Path(replay_dir))

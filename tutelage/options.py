@@ -18,6 +18,9 @@ NON_RETRYABLE_ERRORS = [
     "ContentPolicyViolationError",
     "ConfigurationError",
     "NoRecordingError",
+    "LocalModelError",
+    "ContextOverflowError",
+    "EmptyGenerationError",
 ]
 
 # Model calls: Temporal owns every retry (litellm's own retries are off inside activities).
@@ -66,6 +69,11 @@ CYCLE_RETRY = RetryPolicy(
 )
 # A member's history is bounded: continue-as-new after this many transitions in one run.
 MEMBER_MAX_TRANSITIONS_PER_RUN = 100
+
+
+def local_task_queue(task_queue: str) -> str:
+    """Local GGUF models' own queue: one slot per model, so they never hold up API calls."""
+    return f"{task_queue}-local"
 
 
 def school_scope(task_queue: str) -> str:

@@ -38,30 +38,34 @@ from ..policy.judging import (
     retry_message,
 )
 from ..providers._litellm import litellm
-from ..providers.replay import TOKEN_MODEL, NoRecordingError
+from ..providers.replay import TOKEN_MODEL
 from ..store.batching import Coalescer
 from ..workers.services import Services
 from . import names
 
+_OWN_ERRORS = ("NoRecordingError", "LocalModelError", "ContextOverflowError",
+               "EmptyGenerationError")  # fmt: skip
 
-def _caused_by_no_recording(exc: BaseException) -> bool:
+
+def _own_error_kind(exc: BaseException) -> str | None:
+    """Our providers' error kinds survive litellm's wrapping: look through the chain."""
     seen: BaseException | None = exc
     while seen is not None:
-        if (
-            isinstance(seen, NoRecordingError)
-            or "no recorded answer" in str(seen)
-            or ("no recordings of model" in str(seen))
-        ):
-            return True
+        if type(seen).__name__ in _OWN_ERRORS:
+            return type(seen).__name__
+        text = str(seen)
+        if "no recorded answer" in text or "no recordings of model" in text:
+            return "NoRecordingError"
+        for kind in _OWN_ERRORS:
+            if kind in text:
+                return kind
         seen = seen.__cause__ or seen.__context__
-    return False
+    return None
 
 
 def classify(exc: Exception, member_id: str) -> ApplicationError:
     """A provider error as Temporal should see it: its kind, and whether a retry may help."""
-    kind = type(exc).__name__
-    if _caused_by_no_recording(exc):
-        kind = "NoRecordingError"
+    kind = _own_error_kind(exc) or type(exc).__name__
     message = f"{member_id}: {kind}: {str(exc).splitlines()[0] if str(exc) else kind}"
     retryable = kind not in NON_RETRYABLE_ERRORS and not isinstance(
         exc, litellm.BadRequestError | litellm.AuthenticationError | litellm.NotFoundError
@@ -160,6 +164,7 @@ class QueryActivities:
         usage = getattr(response, "usage", None)
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
         tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
+        timing = (getattr(response, "_hidden_params", None) or {}).get("tutelage_timing") or {}
         return MemberAnswer(
             member_id=req.member_id,
             text=text,
@@ -167,6 +172,7 @@ class QueryActivities:
             tokens_out=tokens_out,
             cost_usd=self.s.prices[req.member_id].of(tokens_in, tokens_out),
             latency_ms=latency,
+            ttft_ms=timing.get("ttft_ms"),
         )
 
     @activity.defn(name=names.JUDGE)

@@ -123,13 +123,7 @@ async def open_engine(
         if kind == "inline":
             yield InlineEngine(services)
             return
-        from ..workers.worker import (
-            all_activities,
-            build_worker,
-            connect,
-            ensure_members,
-            ensure_search_attributes,
-        )
+        from ..workers.worker import connect, ensure_search_attributes, serving
 
         address = config.temporal.effective_address()
         try:
@@ -141,8 +135,7 @@ async def open_engine(
         await ensure_search_attributes(client)
         cfg = config.model_copy(deep=True)
         cfg.temporal.task_queue = f"bench-{uuid.uuid4().hex[:8]}"
-        async with build_worker(client, cfg, all_activities(services, client)):
-            await ensure_members(client, cfg)
+        async with serving(client, cfg, services):
             yield TemporalEngine(client, cfg)
     finally:
         services.close()

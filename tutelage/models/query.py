@@ -103,6 +103,7 @@ class AnswerRequest(BaseModel):
 class MemberAnswer(BaseModel):
     member_id: str
     text: str | None = None
+    ttft_ms: float | None = None  # time to first token, where the provider reports it
     error: str | None = None
     error_kind: str | None = None
     tokens_in: int = 0

@@ -17,7 +17,7 @@ from ..models.lifecycle import MemberSpec
 from ..policy.cost import Price
 from ..providers.embedders import Embedder, make_embedder
 from ..providers.pricing import member_price
-from ..providers.registry import register_providers
+from ..providers.registry import close_providers, register_providers
 from ..store.batching import Coalescer
 from ..store.exemplars import ExemplarBank
 from ..store.ledger import Ledger
@@ -42,7 +42,8 @@ class Services:
 
     @classmethod
     def open(cls, config: TutelageConfig, embedder: Embedder | None = None) -> Services:
-        register_providers(config.replay.data_dir, config.replay.latency_ms)
+        register_providers(config.replay.data_dir, config.replay.latency_ms,
+                           config.local_models, config.data_dir)  # fmt: skip
         emb = embedder or make_embedder(
             config.embedder.model, config.embedder.api_base, config.embedder.api_key_env
         )
@@ -100,3 +101,4 @@ class Services:
 
     def close(self) -> None:
         self.ledger.close()
+        close_providers()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -15,6 +16,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ..config import TutelageConfig
+from ..options import local_task_queue
 from ..workflows import search_attributes as sa
 from ..workflows.distillation import DistillationWorkflow
 from ..workflows.evolution import EvolutionWorkflow
@@ -74,6 +76,23 @@ def build_worker(client: Client, config: TutelageConfig, activities: list[Any]) 
     )
 
 
+@asynccontextmanager
+async def serving(client: Client, config: TutelageConfig, services: Any) -> AsyncIterator[None]:
+    """Run the school's worker, and the local-model worker when local models are configured,
+    and make sure every configured member has its MemberWorkflow."""
+    async with AsyncExitStack() as stack:
+        activities = all_activities(services, client)
+        await stack.enter_async_context(build_worker(client, config, activities))
+        if config.local_models:
+            answer = next(a for a in activities if getattr(a, "__name__", "") == "answer")
+            await stack.enter_async_context(Worker(
+                client, task_queue=local_task_queue(config.temporal.task_queue),
+                activities=[answer], max_concurrent_activities=len(config.local_models),
+            ))  # fmt: skip
+        await ensure_members(client, config)
+        yield
+
+
 def all_activities(services: Any, client: Client | None) -> list[Any]:
     """The query path's activities and the learning cycles', bound to one worker's stores."""
     from ..activities.lifecycle import LifecycleActivities
@@ -100,8 +119,7 @@ async def run_worker(config: TutelageConfig, client: Client, stop: asyncio.Event
     services = await asyncio.to_thread(Services.open, config)
     try:
         await ensure_search_attributes(client)
-        async with build_worker(client, config, all_activities(services, client)):
-            await ensure_members(client, config)
+        async with serving(client, config, services):
             await stop.wait()
     finally:
         services.close()

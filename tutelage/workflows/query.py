@@ -53,9 +53,12 @@ class _TemporalSteps:
         )  # fmt: skip
 
     async def answer(self, req: AnswerRequest, timeout_s: float) -> MemberAnswer:
+        # Local GGUF models answer on their own queue (one slot per model on their worker).
+        queue = (options.local_task_queue(workflow.info().task_queue)
+                 if req.model.startswith("local/") else None)  # fmt: skip
         try:
             return await workflow.execute_activity(
-                names.ANSWER, req, result_type=MemberAnswer,
+                names.ANSWER, req, result_type=MemberAnswer, task_queue=queue,
                 start_to_close_timeout=options.answer_timeout(timeout_s),
                 retry_policy=options.MODEL_CALL_RETRY,
             )  # fmt: skip
