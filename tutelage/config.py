@@ -229,6 +229,7 @@ class TutelageConfig(_Strict):
         prices: dict[str, Price],
         states: list[MemberState] | None = None,
         routing_overrides: dict[str, Any] | None = None,
+        judges: dict[str, str] | None = None,
     ) -> SchoolSnapshot:
         """The snapshot queries run under: configured members, then spawned ones, with the
         roles their lifecycles decided and the routing values evolution tuned."""
@@ -266,6 +267,7 @@ class TutelageConfig(_Strict):
                 "distillation": self.schedules.distillation_every_queries,
             },
             exemplars_k=self.distillation.exemplars_k,
+            judges={d: m for d, m in (judges or {}).items() if m in prices},
             judge=self.judge,
             limits=self.limits,
             config_version=self.version,

@@ -32,6 +32,7 @@ from ..models.lifecycle import (
     Exemplar,
     GateRequest,
     GateResult,
+    HandoverWrite,
     MemberState,
     MemberWorkflowInput,
     RosterReport,
@@ -124,7 +125,8 @@ class LifecycleActivities:
                                           cfg.supervisor, self._judge_margin(), req.window)  # fmt: skip
         roster = await asyncio.to_thread(self._roster)
         return StatsResult(members=members, roster=roster, supervisor=cfg.supervisor,
-                           settings=cfg.promotion, win_margin=self._judge_margin())  # fmt: skip
+                           settings=cfg.promotion, win_margin=self._judge_margin(),
+                           judge=cfg.judge)  # fmt: skip
 
     @activity.defn(name=names.EVOLUTION_INPUTS)
     async def evolution_inputs(self, req: StatsRequest) -> EvolutionInputs:
@@ -165,6 +167,12 @@ class LifecycleActivities:
             return DiscoverResult(domains=sorted(named), queries=len(vectors))
 
         return await asyncio.to_thread(run)
+
+    @activity.defn(name=names.SAVE_JUDGES)
+    async def save_judges(self, req: HandoverWrite) -> RosterWriteResult:
+        await asyncio.to_thread(self.s.roster.replace_judges, req.judges)
+        await asyncio.to_thread(self.s.refresh)
+        return RosterWriteResult()
 
     @activity.defn(name=names.SAVE_ROUTING)
     async def save_routing(self, req: SettingsWrite) -> RosterWriteResult:
@@ -315,7 +323,7 @@ class LifecycleActivities:
     def all(self) -> list[Any]:
         return [self.write_roster, self.apply_transition, self.spawn_member,
                 self.promotion_stats, self.evolution_inputs, self.discover_domains,
-                self.save_routing, self.collect_exemplars, self.quality_gate,
+                self.save_routing, self.save_judges, self.collect_exemplars, self.quality_gate,
                 self.roster_report, self.apply_adoption]  # fmt: skip
 
 

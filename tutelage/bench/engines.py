@@ -54,6 +54,8 @@ class CachedEmbedder:
 
 
 class Engine(Protocol):
+    services: Services
+
     async def ask(self, query: QueryInput) -> QueryResult: ...
 
 
@@ -87,6 +89,7 @@ class _InlineSteps:
 
 class InlineEngine:
     def __init__(self, services: Services) -> None:
+        self.services = services
         query = QueryActivities(services)
         lifecycle = LifecycleActivities(services, None, query.answer)
         self.steps = _InlineSteps(query, InlineCycleSteps(services, lifecycle))
@@ -99,9 +102,10 @@ class InlineEngine:
 
 
 class TemporalEngine:
-    def __init__(self, client: object, config: TutelageConfig) -> None:
+    def __init__(self, client: object, config: TutelageConfig, services: Services) -> None:
         self.client = client
         self.config = config
+        self.services = services
 
     async def ask(self, query: QueryInput) -> QueryResult:
         from ..client import submit
@@ -136,6 +140,6 @@ async def open_engine(
         cfg = config.model_copy(deep=True)
         cfg.temporal.task_queue = f"bench-{uuid.uuid4().hex[:8]}"
         async with serving(client, cfg, services):
-            yield TemporalEngine(client, cfg)
+            yield TemporalEngine(client, cfg, services)
     finally:
         services.close()

@@ -21,6 +21,7 @@ from ..models.lifecycle import (
     EvolutionInputs,
     GateRequest,
     GateResult,
+    HandoverWrite,
     MemberState,
     RosterWrite,
     RosterWriteResult,
@@ -70,6 +71,9 @@ class InlineCycleSteps:
 
     async def save_routing(self, req: SettingsWrite) -> RosterWriteResult:
         return await self.acts.save_routing(req)
+
+    async def save_judges(self, req: HandoverWrite) -> RosterWriteResult:
+        return await self.acts.save_judges(req)
 
     async def distill(self, req: DistillRequest) -> DistillResult:
         return await self.acts.collect_exemplars(req)

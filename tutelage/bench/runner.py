@@ -43,6 +43,9 @@ class BenchOptions:
     out_dir: Path = Path("bench-out")
     sweep: tuple[float, ...] = DEFAULT_SWEEP
     cost_weight: float | None = None  # the headline point; default: config's routing.cost_weight
+    # The learning cycles (promotion, evolution, distillation) every N queries, as configured;
+    # off: the roster stays as configured (a static router).
+    evolution: bool = True
 
 
 @dataclass
@@ -51,6 +54,9 @@ class Run:
     outcomes: list[metrics.Outcome] = field(default_factory=list)
     routes: list[str] = field(default_factory=list)
     winners: list[str | None] = field(default_factory=list)
+    # (query index, member, domain, old role, new role) whenever a cycle moved someone.
+    events: list[tuple[int, str, str, str, str]] = field(default_factory=list)
+    roles: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def stream(opts: BenchOptions) -> list[Item]:
@@ -85,7 +91,17 @@ def bench_config(
     cfg.replay.data_dir = opts.data_dir.resolve()
     cfg.routing.cost_weight = cost_weight
     cfg.judge.mode = JudgeMode.AGREEMENT if opts.judge == "agreement" else JudgeMode.LLM
+    if not opts.evolution:
+        sch = cfg.schedules
+        sch.promotion_every_queries = sch.evolution_every_queries = 0
+        sch.distillation_every_queries = 0
     return cfg
+
+
+def _roles(services: Any) -> dict[str, dict[str, str]]:
+    school = services.school
+    return {m.id: {"*": m.role_in(None).value, **{d: r.value for d, r in sorted(m.roles.items())}}
+            for m in school.members}  # fmt: skip
 
 
 def _model_of(cfg: TutelageConfig, member_id: str | None) -> str | None:
@@ -102,6 +118,8 @@ async def run_once(
     cfg = bench_config(base, opts, cost_weight, opts.out_dir / "runs" / run_id)
     run = Run(cost_weight)
     async with open_engine(opts.engine, cfg, embedder) as engine:
+        services = engine.services
+        run.roles = _roles(services)
         for i, it in enumerate(items):
             query = QueryInput(
                 text=it.prompt, query_id=f"bench-{run_id}-{i:05d}", draw_key=f"{opts.seed}-{i}",
@@ -114,6 +132,15 @@ async def run_once(
                 strong_called=result.supervisor_called, cost_usd=result.cost_usd))  # fmt: skip
             run.routes.append(result.route.value)
             run.winners.append(result.winner)
+            if result.triggered:
+                now = _roles(services)
+                for member, domains in now.items():
+                    before = run.roles.get(member, {})
+                    for d, role in domains.items():
+                        old = before.get(d, before.get("*", "-"))
+                        if role != old:
+                            run.events.append((i + 1, member, d, old, role))
+                run.roles = now
             if live is not None and (i % 10 == 0 or i == len(items) - 1):
                 live.update(_progress(label, i + 1, len(items), run))
     return run
@@ -122,12 +149,23 @@ async def run_once(
 def _progress(label: str, done: int, total: int, run: Run) -> Table:
     s = metrics.summarise(run.outcomes)
     t = Table(title=f"tutelage bench {label}", show_header=True)
-    for col in ("queries", "accuracy", "strong calls", "cost $", "routes"):
-        t.add_column(col)
+    for col in ("queries", "accuracy", "strong calls", "cost $", "routes", "roster"):
+        t.add_column(col, overflow="fold")
     routes = {r: run.routes.count(r) for r in sorted(set(run.routes))}
+    roster = "; ".join(f"{m} " + ", ".join(f"{d}:{r}" for d, r in list(roles.items())[:6])
+                       for m, roles in run.roles.items())  # fmt: skip
     t.add_row(f"{done}/{total}", f"{s.accuracy:.3f}", f"{s.strong_call_share:.1%}",
-              f"{s.cost_usd:.4f}", ", ".join(f"{k}:{v}" for k, v in routes.items()))  # fmt: skip
+              f"{s.cost_usd:.4f}", ", ".join(f"{k}:{v}" for k, v in routes.items()), roster)  # fmt: skip
     return t
+
+
+def learning_curve(outcomes: list[metrics.Outcome], every: int = 100) -> list[dict[str, float]]:
+    """Accuracy, cost and strong-call share per block of `every` queries, in stream order."""
+    blocks = []
+    for start in range(0, len(outcomes), every):
+        s = metrics.summarise(outcomes[start : start + every])
+        blocks.append({"from": start + 1, "to": min(len(outcomes), start + every), **s.as_dict()})
+    return blocks
 
 
 def baselines(
@@ -170,8 +208,20 @@ async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) 
     with Live(console=console, refresh_per_second=4, transient=True) as live:
         for w in weights:
             runs[w] = await run_once(base, opts, items, embedder, w, live, f"cost_weight={w}")
-    counted = scored(items, opts.protocol)
-    points = {w: metrics.summarise(scored(r.outcomes, opts.protocol)) for w, r in runs.items()}
+    # One stream serves both protocols: `split` scores its second half, `online` all of it.
+    protocols = ["online", "split"] if opts.protocol == "both" else [opts.protocol]
+    reports = [_report(base, opts, items, runs, headline_weight, p, console) for p in protocols]
+    if len(reports) > 1:
+        reports[0]["also"] = reports[1:]
+    return reports[0]
+
+
+def _report(
+    base: TutelageConfig, opts: BenchOptions, items: list[Item], runs: dict[float, Run],
+    headline_weight: float, protocol: str, console: Console,
+) -> dict[str, Any]:  # fmt: skip
+    counted = scored(items, protocol)
+    points = {w: metrics.summarise(scored(r.outcomes, protocol)) for w, r in runs.items()}
     head = points[headline_weight]
     base_summaries = baselines(counted, base, head.strong_call_share, opts.seed)
     weak, strong = (
@@ -180,7 +230,7 @@ async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) 
     )
     curve = curve_of(list(points.values()), weak, strong)
     report = {
-        "dataset": opts.dataset, "protocol": opts.protocol, "judge": opts.judge,
+        "dataset": opts.dataset, "protocol": protocol, "judge": opts.judge,
         "engine": opts.engine, "seed": opts.seed, "items": len(counted),
         "stream_items": len(items), "cost_weight": headline_weight,
         "tutelage": head.as_dict(),
@@ -193,15 +243,30 @@ async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) 
                                                           base_summaries["supervisor_only"]),
         "routellm_best": dict(zip(("cpt50", "cpt80", "apgr"), ROUTELLM_BEST[opts.dataset], strict=True)),
         "routes": {r: runs[headline_weight].routes.count(r) for r in set(runs[headline_weight].routes)},
+        "evolution": opts.evolution,
+        "learning_curve": learning_curve(runs[headline_weight].outcomes),
+        "role_changes": [dict(zip(("query", "member", "domain", "from", "to"), e, strict=True))
+                         for e in runs[headline_weight].events],
+        "final_roster": runs[headline_weight].roles,
     }  # fmt: skip
-    stem = f"{opts.dataset}-{opts.protocol}-{opts.judge}"
-    report_path = opts.report or opts.out_dir / f"{stem}.json"
+    stem = f"{opts.dataset}-{protocol}-{opts.judge}" + ("" if opts.evolution else "-static")
+    report_path = opts.out_dir / f"{stem}.json"
+    if opts.report is not None:
+        report_path = (
+            opts.report
+            if protocol == protocols_first(opts)
+            else opts.report.with_name(f"{opts.report.stem}-{protocol}{opts.report.suffix}")
+        )
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=2))
     report["report_path"] = str(report_path)
     report["plot_path"] = str(_plot(report, curve, opts.out_dir / f"{stem}.png"))
     console.print(final_table(report))
     return report
+
+
+def protocols_first(opts: BenchOptions) -> str:
+    return "online" if opts.protocol == "both" else opts.protocol
 
 
 def curve_of(

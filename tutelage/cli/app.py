@@ -174,15 +174,23 @@ def bench(
     limit: Annotated[int | None, typer.Option(help="Use only the first N shuffled items.")] = None,
     seed: Annotated[int, typer.Option(help="Shuffle seed.")] = 0,
     judge: Annotated[str, typer.Option(help="reference or agreement.")] = "agreement",
-    protocol: Annotated[str, typer.Option(help="online or split.")] = "online",
+    protocol: Annotated[
+        str, typer.Option(help="online, split, or both (one stream, two reports).")
+    ] = "online",
     engine: Annotated[str, typer.Option(help="inline (one process) or temporal.")] = "inline",
     report: Annotated[Path | None, typer.Option(help="Where to write the JSON report.")] = None,
     out_dir: Annotated[Path, typer.Option(help="Plots, reports, run data.")] = Path("bench-out"),
     sweep: Annotated[str | None, typer.Option(help="cost_weight values, comma-separated.")] = None,
+    evolution: Annotated[
+        bool,
+        typer.Option(
+            help="Run promotion, evolution and distillation every N queries (off: static roster)."
+        ),
+    ] = True,  # fmt: skip
     config: ConfigOption = None,
 ) -> None:
     """Replay recorded answers through the school and compare it with RouteLLM's routers."""
     from .bench import run_bench_command
 
     run_bench_command(config, dataset, data_dir, subjects, limit, seed, judge, protocol, engine,
-                      report, out_dir, sweep)  # fmt: skip
+                      report, out_dir, sweep, evolution)  # fmt: skip

@@ -24,12 +24,12 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
 def run_bench_command(
     config_path: Path | None, dataset: str, data_dir: Path | None, subjects: str | None,
     limit: int | None, seed: int, judge: str, protocol: str, engine: str,
-    report: Path | None, out_dir: Path, sweep: str | None,
+    report: Path | None, out_dir: Path, sweep: str | None, evolution: bool = True,
 ) -> dict[str, object]:  # fmt: skip
     cfg = load_config(config_path)
     _choice("dataset", dataset, DATASETS)
     _choice("judge", judge, ("reference", "agreement"))
-    _choice("protocol", protocol, ("online", "split"))
+    _choice("protocol", protocol, ("online", "split", "both"))
     _choice("engine", engine, ("inline", "temporal"))
     directory = data_dir or cfg.replay.data_dir
     if directory is None:
@@ -41,6 +41,7 @@ def run_bench_command(
     opts = BenchOptions(
         dataset=dataset, data_dir=directory, limit=limit, seed=seed, judge=judge,
         protocol=protocol, engine=engine, report=report, out_dir=out_dir, sweep=weights,
+        evolution=evolution,
         subjects=[s.strip() for s in subjects.split(",")] if subjects else None,
     )  # fmt: skip
     try:
@@ -49,5 +50,6 @@ def run_bench_command(
         raise UserError(str(exc)) from None
     except RuntimeError as exc:
         raise UserError(str(exc)) from None
-    out.print(f"report: {result['report_path']}\nplot:   {result['plot_path']}")
+    for r in [result, *result.get("also", [])]:
+        out.print(f"report: {r['report_path']}\nplot:   {r['plot_path']}")
     return result

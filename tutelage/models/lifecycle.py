@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .roster import ALL_DOMAINS, Role, resolve_role
+from .settings import JudgeSettings
 
 
 class Action(StrEnum):
@@ -141,6 +142,7 @@ class StatsResult(BaseModel):
     supervisor: str = ""
     settings: PromotionSettings = Field(default_factory=PromotionSettings)
     win_margin: float = 0.02
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
 
 
 class ApplyTransition(BaseModel):
@@ -164,6 +166,11 @@ class CycleInput(BaseModel):
 class PromotionResult(BaseModel):
     planned: list[PlannedTransition] = Field(default_factory=list)
     applied: list[AppliedTransition] = Field(default_factory=list)
+    judges: dict[str, str] = Field(default_factory=dict)  # domains handed over to a teacher
+
+
+class HandoverWrite(BaseModel):
+    judges: dict[str, str] = Field(default_factory=dict)
 
 
 # -- evolution -------------------------------------------------------------------------------

@@ -55,6 +55,8 @@ class SchoolSnapshot(BaseModel):
     # Learning cycles started every N recorded queries (cycle -> N; 0 or absent: never).
     cycles_every: dict[str, int] = Field(default_factory=dict)
     exemplars_k: int = 3  # worked examples in a learning member's prompt
+    # Domains whose judging was handed over to a teacher (domain -> member id).
+    judges: dict[str, str] = Field(default_factory=dict)
 
     def member(self, member_id: str) -> Member:
         for m in self.members:
@@ -88,6 +90,8 @@ class RouteDecision(BaseModel):
     nearest_similarity: float = 0.0
     estimates: dict[str, float] = Field(default_factory=dict)
     reason: str = ""
+    # Who judges: a teacher the domain was handed over to, else (empty) the supervisor.
+    judge_id: str = ""
 
 
 class AnswerRequest(BaseModel):

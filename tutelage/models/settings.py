@@ -65,6 +65,12 @@ class JudgeSettings(BaseModel):
     weights: JudgeWeights = Field(default_factory=JudgeWeights)
     # An answer at or above this weighted score counts as a pass (for win and quality rates).
     pass_score: float = Field(0.5, ge=0, le=1)
+    # Hand-over: a teacher whose answers agree with the supervisor's at this rate (Wilson lower
+    # bound) over at least `handover_window` judged answers judges its domain instead; the
+    # supervisor still judges `judge_audit_rate` of those queries.
+    handover_agreement: float = Field(0.9, ge=0, le=1)
+    handover_window: int = Field(50, ge=1)
+    judge_audit_rate: float = Field(0.1, ge=0, le=1)
 
 
 class Limits(BaseModel):

@@ -14,6 +14,7 @@ from ..models import (
     RoutingSettings,
     SchoolSnapshot,
 )
+from .handover import pick_judge
 from .sampling import stable_uniform
 
 SOLO_ROLES = (Role.TA, Role.TEACHER)
@@ -68,15 +69,17 @@ def route(
     est = estimate_quality(neighbours, [m.id for m in active], s)
     nearest = max((n.similarity for n in neighbours), default=0.0)
     agreement = school.judge.mode == JudgeMode.AGREEMENT
+    judge_id = pick_judge(query_id, domain, school)
 
-    def with_supervisor(ids: list[str]) -> list[str]:
-        # In agreement mode the supervisor's own answer is what the others are judged against.
-        return ids if not agreement or supervisor.id in ids else [*ids, supervisor.id]
+    def with_supervisor(ids: list[str], judge: str = judge_id) -> list[str]:
+        # In agreement mode the judge's own answer is what the others are judged against.
+        return ids if not agreement or judge in ids else [*ids, judge]
 
     if nearest < s.low_threshold:
         return RouteDecision(
             route=Route.NOVEL,
             answerers=with_supervisor([m.id for m in active]),
+            judge_id=judge_id,
             shadows=probation,
             judge=True,
             nearest_similarity=nearest,
@@ -88,6 +91,7 @@ def route(
         return RouteDecision(
             route=Route.HYBRID,
             answerers=with_supervisor(two),
+            judge_id=judge_id,
             shadows=probation,
             judge=True,
             nearest_similarity=nearest,
@@ -109,7 +113,9 @@ def route(
         if stable_uniform(query_id, "audit") < rate:
             decision.audit = True
             decision.judge = True
-            decision.answerers = with_supervisor(decision.answerers)
+            # An audit is the supervisor's own check, whoever judges the domain otherwise.
+            decision.judge_id = supervisor.id
+            decision.answerers = with_supervisor(decision.answerers, supervisor.id)
             decision.reason += f"; audited (rate {rate:.2f})"
     students = [m for m in school.members if m.role_in(domain) != Role.RETIRED
                 and m.id not in decision.answerers and m.id != supervisor.id]  # fmt: skip
@@ -117,6 +123,7 @@ def route(
         pick = int(stable_uniform(query_id, "shadow-pick") * len(students))
         decision.shadows = [students[pick].id]
         decision.judge = True
-        decision.answerers = with_supervisor(decision.answerers)
+        decision.judge_id = decision.judge_id or judge_id
+        decision.answerers = with_supervisor(decision.answerers, decision.judge_id)
         decision.reason += f"; {students[pick].id} answers in shadow"
     return decision

@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS clusters (
     centroid DOUBLE[] NOT NULL,
     updated_at TIMESTAMP DEFAULT current_timestamp
 );
+CREATE TABLE IF NOT EXISTS judges (
+    domain VARCHAR PRIMARY KEY,
+    member_id VARCHAR NOT NULL
+);
 CREATE SEQUENCE IF NOT EXISTS routing_change_seq;
 CREATE TABLE IF NOT EXISTS routing_changes (
     seq INTEGER DEFAULT nextval('routing_change_seq') PRIMARY KEY,
@@ -92,6 +96,15 @@ class RosterStore:
                 ("INSERT INTO clusters VALUES (?, ?, current_timestamp)", [name, c])
                 for name, c in centroids.items()
             ]  # fmt: skip
+        )
+
+    def judges(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self._ledger.rows("SELECT domain, member_id FROM judges")}
+
+    def replace_judges(self, judges: dict[str, str]) -> None:
+        self._ledger.transaction(
+            [("DELETE FROM judges", [])]
+            + [("INSERT INTO judges VALUES (?, ?)", [d, m]) for d, m in sorted(judges.items())]
         )
 
     def add_routing_change(self, change: ThresholdChange) -> None:

@@ -84,7 +84,8 @@ class Services:
             if st.spec.id not in self.prices:
                 self.prices[st.spec.id] = member_price(st.spec)
         self.clusters = self.roster.clusters()
-        self.school = self.config.school(self.prices, states, self.roster.routing_overrides())
+        self.school = self.config.school(self.prices, states, self.roster.routing_overrides(),
+                                         self.roster.judges())  # fmt: skip
 
     def embed(self, text: str) -> np.ndarray:
         return self.embed_many([text])[0]

@@ -23,6 +23,7 @@ from ..models.lifecycle import (
     EvolutionSettingsModel,
     GateRequest,
     GateResult,
+    HandoverWrite,
     PromotionResult,
     RosterWriteResult,
     SettingsWrite,
@@ -32,6 +33,7 @@ from ..models.lifecycle import (
     TransitionRequest,
 )
 from ..policy.evolution import find_gaps, plan_prunes, plan_spawns
+from ..policy.handover import plan_handover
 from ..policy.promotion import plan_promotions
 from ..policy.tuning import tune_shadow_rate, tune_thresholds
 
@@ -43,6 +45,7 @@ class CycleSteps(Protocol):
     async def discover(self, req: DiscoverRequest) -> DiscoverResult: ...
     async def spawn(self, plan: SpawnPlan) -> AppliedTransition: ...
     async def save_routing(self, req: SettingsWrite) -> RosterWriteResult: ...
+    async def save_judges(self, req: HandoverWrite) -> RosterWriteResult: ...
     async def distill(self, req: DistillRequest) -> DistillResult: ...
     async def gate(self, req: GateRequest) -> GateResult: ...
     async def adopt(self, req: ApplyAdoption) -> AppliedTransition: ...
@@ -55,7 +58,11 @@ async def run_promotion(steps: CycleSteps, window: int = 2000) -> PromotionResul
     for p in planned:  # one at a time, in the plan's order: the history reads as a sequence
         req = TransitionRequest(action=p.action, domain=p.domain, reason=p.reason, by="promotion")
         applied.append(await steps.apply(ApplyTransition(member_id=p.member_id, request=req)))
-    return PromotionResult(planned=planned, applied=applied)
+    # Hand-over is decided on the roles as they stood when the figures were read; a teacher
+    # promoted just now earns it at the next cycle.
+    judges = plan_handover(st.members, st.roster, st.supervisor, st.judge)
+    await steps.save_judges(HandoverWrite(judges=judges))
+    return PromotionResult(planned=planned, applied=applied, judges=judges)
 
 
 async def run_evolution(steps: CycleSteps) -> EvolutionResult:

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         EvolutionInputs,
         GateRequest,
         GateResult,
+        HandoverWrite,
         RosterWriteResult,
         SettingsWrite,
         SpawnPlan,
@@ -55,6 +56,9 @@ class TemporalCycleSteps:
 
     async def save_routing(self, req: SettingsWrite) -> RosterWriteResult:
         return await _run(names.SAVE_ROUTING, req, RosterWriteResult)
+
+    async def save_judges(self, req: HandoverWrite) -> RosterWriteResult:
+        return await _run(names.SAVE_JUDGES, req, RosterWriteResult)
 
     async def distill(self, req: DistillRequest) -> DistillResult:
         return await _run(names.COLLECT_EXEMPLARS, req, DistillResult)

@@ -177,13 +177,14 @@ async def _judge(
     calls: list[MemberAnswer],
     steps: QuerySteps,
 ) -> tuple[list[Verdict], MemberAnswer | None]:
-    """Verdicts for the answers, and the judge's own call when the supervisor was asked."""
-    programmatic = programmatic_verdicts(calls, inp.reference, school.judge.mode, school.supervisor)
+    """Verdicts for the answers, and the judge's own call when an LLM judge was asked."""
+    judge_id = decision.judge_id or school.supervisor
+    programmatic = programmatic_verdicts(calls, inp.reference, school.judge.mode, judge_id)
     if inp.reference is not None or (programmatic is not None and decision.judge):
         return programmatic or [], None
     if not decision.judge:
         return [], None
-    sup = school.member(school.supervisor)
+    sup = school.member(judge_id)
     judged = await steps.judge(
         JudgeRequest(
             query_id=inp.query_id, question=inp.text, supervisor_id=sup.id,
