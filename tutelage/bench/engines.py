@@ -122,6 +122,10 @@ async def open_engine(
     kind: str, config: TutelageConfig, embedder: Embedder
 ) -> AsyncIterator[Engine]:
     """An engine over a fresh data directory; the temporal one runs its own worker."""
+    if kind != "inline":
+        # Its own task queue, so its workflows (members, cycles) never meet another run's.
+        config = config.model_copy(deep=True)
+        config.temporal.task_queue = f"bench-{uuid.uuid4().hex[:8]}"
     services = Services.open(config, embedder=embedder)
     try:
         if kind == "inline":
@@ -137,9 +141,7 @@ async def open_engine(
                 f"cannot reach Temporal at {address}; start it with `tutelage up` ({exc})"
             ) from None
         await ensure_search_attributes(client)
-        cfg = config.model_copy(deep=True)
-        cfg.temporal.task_queue = f"bench-{uuid.uuid4().hex[:8]}"
-        async with serving(client, cfg, services):
-            yield TemporalEngine(client, cfg, services)
+        async with serving(client, config, services):
+            yield TemporalEngine(client, config, services)
     finally:
         services.close()
