@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
 
 from tutelage.models import QueryInput, QueryResult, Role
 from tutelage.models.lifecycle import (
@@ -19,6 +21,9 @@ from tutelage.models.lifecycle import (
 from tutelage.options import member_workflow_id
 from tutelage.providers._litellm import litellm
 from tutelage.workers.schedules import schedule_id, sync_schedules
+from tutelage.workflows.evolution import EvolutionWorkflow
+from tutelage.workflows.member import MemberWorkflow
+from tutelage.workflows.promotion import PromotionWorkflow
 
 STUDENT = {"id": "stu", "model": "openai/stu-model", "role": "student", "input_price": 1e-7,
            "output_price": 1e-7, "params": {"mock_response": "42"}}  # fmt: skip
@@ -44,6 +49,8 @@ async def test_transitions_go_through_validated_updates(school: Any) -> None:
             member_workflow_id("stu", s.config.temporal.task_queue)).query(
             "state", result_type=MemberState)  # fmt: skip
         school_now = s.services.school
+        member_history = await s.client.get_workflow_handle(
+            member_workflow_id("stu", s.config.temporal.task_queue)).fetch_history()  # fmt: skip
         rows = s.services.ledger.rows(
             "SELECT domain, from_role, to_role, by_whom FROM transitions ORDER BY seq"
         )
@@ -54,6 +61,9 @@ async def test_transitions_go_through_validated_updates(school: Any) -> None:
     # The read model the query path routes by follows every accepted move, and only those.
     assert school_now.member("stu").role_in("math") == Role.TEACHER
     assert rows == [("math", "student", "ta", "test"), ("math", "ta", "teacher", "test")]
+    # Determinism: the member's history (updates, refused ones included) replays cleanly.
+    await Replayer(workflows=[MemberWorkflow],
+                   data_converter=pydantic_data_converter).replay_workflow(member_history)  # fmt: skip
 
 
 async def test_schedules_are_created_idempotently_and_fire(school: Any) -> None:
@@ -141,6 +151,8 @@ async def test_stream_promotes_where_the_student_matches_and_spawns_where_it_fai
                 text, domain = f"History: which dynasty ruled China in year {1000 + i}?", "history"
             results.append(await _ask(s, text, domain, f"stream-{i}"))
         roles = s.services.school.member("stu")
+        cycle_ids = [wf for r in results for wf in r.triggered]
+        histories = [await s.client.get_workflow_handle(wf).fetch_history() for wf in cycle_ids]
         members = [m.id for m in s.services.school.members]
         spawned = s.services.school.member("cand-history") if "cand-history" in members else None
 
@@ -157,4 +169,9 @@ async def test_stream_promotes_where_the_student_matches_and_spawns_where_it_fai
     assert late_math <= 0.5, late_math
     assert sup_share(results[60:], "history") == 1.0
     assert spawned is not None and spawned.role_in("history") == Role.PROBATION
-    assert any(r.triggered for r in results)
+    assert any(wf.startswith("promotion-") for wf in cycle_ids)
+    assert any(wf.startswith("evolution-") for wf in cycle_ids)
+    replayer = Replayer(workflows=[PromotionWorkflow, EvolutionWorkflow],
+                        data_converter=pydantic_data_converter)  # fmt: skip
+    for history in histories:
+        await replayer.replay_workflow(history)

@@ -78,7 +78,7 @@ class LifecycleActivities:
         await asyncio.to_thread(self.s.refresh)
         return RosterWriteResult()
 
-    def _roster(self) -> list[MemberState]:
+    def roster_states(self) -> list[MemberState]:
         """Every member's state: the lifecycle's where written, else the configured one."""
         written = {m.spec.id: m for m in self.s.roster.states()}
         configured = [written.get(spec.id) or MemberState(spec=spec)
@@ -197,7 +197,7 @@ class LifecycleActivities:
                         if m.is_supervisor or m.role_in(None) == Role.TEACHER}  # fmt: skip
             reasons = dict(
                 ((q, m), r or "") for q, m, r in s.ledger.rows(
-                    "SELECT query_id, member_id, reasoning FROM verdicts")
+                    "SELECT query_id, member_id, reasoning FROM verdicts WHERE reasoning <> ''")
             )  # fmt: skip
             found, vectors = [], {}
             for row in s.memory.winners(sorted(teachers), window):
@@ -282,7 +282,7 @@ class LifecycleActivities:
             s = self.s
             per = stats.member_domain_stats(s.ledger, "", s.school.routing.win_margin,
                                             req.window)  # fmt: skip
-            roster = {st.spec.id: st for st in self._roster()}
+            roster = {st.spec.id: st for st in self.roster_states()}
             rows = []
             for m in s.school.members:
                 mine = [p for p in per if p.member_id == m.id]

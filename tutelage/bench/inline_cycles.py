@@ -41,7 +41,7 @@ class InlineCycleSteps:
         self.acts = acts
 
     def _state(self, member_id: str) -> MemberState:
-        for st in self.acts._roster():
+        for st in self.acts.roster_states():
             if st.spec.id == member_id:
                 return st
         raise KeyError(member_id)
