@@ -123,7 +123,7 @@ class LifecycleActivities:
         cfg = self.s.config
         members = await asyncio.to_thread(stats.member_domain_stats, self.s.ledger,
                                           cfg.supervisor, self._judge_margin(), req.window)  # fmt: skip
-        roster = await asyncio.to_thread(self._roster)
+        roster = await asyncio.to_thread(self.roster_states)
         return StatsResult(members=members, roster=roster, supervisor=cfg.supervisor,
                            settings=cfg.promotion, win_margin=self._judge_margin(),
                            judge=cfg.judge)  # fmt: skip
@@ -137,7 +137,7 @@ class LifecycleActivities:
             members=await asyncio.to_thread(
                 stats.member_domain_stats, ledger, cfg.supervisor, r.win_margin, req.window
             ),  # fmt: skip
-            roster=await asyncio.to_thread(self._roster),
+            roster=await asyncio.to_thread(self.roster_states),
             candidates=cfg.candidate_specs(),
             threshold_rows=await asyncio.to_thread(
                 stats.threshold_rows, ledger, cfg.supervisor, req.window
