@@ -77,6 +77,9 @@ async def workflows(n: int) -> None:
     ]
     cfg = parse_config({"supervisor": "sup", "data_dir": str(tmp), "members": members,
                         "judge": {"mode": "agreement"},
+                        # The query path alone: no learning cycles every N queries.
+                        "schedules": {"promotion_every_queries": 0, "evolution_every_queries": 0,
+                                      "distillation_every_queries": 0},
                         "temporal": {"task_queue": "bench-query"}}, tmp / "t.toml")  # fmt: skip
     services = Services.open(cfg)
     client = env.client
