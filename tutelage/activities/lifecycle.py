@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -46,10 +46,15 @@ from ..models.lifecycle import (
     StatsResult,
     Transition,
 )
-from ..models.roster import Role
 from ..options import member_workflow_id
 from ..policy.answers import agreement_score
-from ..policy.distill import choose_exemplars, gate, learns_from_exemplars, to_chat_jsonl_record
+from ..policy.distill import (
+    choose_exemplars,
+    exemplar_sources,
+    gate,
+    learns_from_exemplars,
+    to_chat_jsonl_record,
+)
 from ..policy.domains import cluster_count, kmeans, name_clusters
 from ..store import stats
 from ..workers.services import Services
@@ -86,15 +91,21 @@ class LifecycleActivities:
         return configured + [m for m in written.values()
                              if m.spec.id not in {c.spec.id for c in configured}]  # fmt: skip
 
-    @activity.defn(name=names.APPLY_TRANSITION)
-    async def apply_transition(self, req: ApplyTransition) -> AppliedTransition:
-        """Ask the member's workflow to move; a refused move is a result, not a failure."""
+    def _client(self) -> Client:
         if self.client is None:
             raise ApplicationError("no Temporal client in this worker", type="ConfigurationError",
                                    non_retryable=True)  # fmt: skip
-        handle = self.client.get_workflow_handle(
-            member_workflow_id(req.member_id, self.s.config.temporal.task_queue)
+        return self.client
+
+    def _member(self, member_id: str) -> WorkflowHandle[Any, Any]:
+        return self._client().get_workflow_handle(
+            member_workflow_id(member_id, self.s.config.temporal.task_queue)
         )
+
+    @activity.defn(name=names.APPLY_TRANSITION)
+    async def apply_transition(self, req: ApplyTransition) -> AppliedTransition:
+        """Ask the member's workflow to move; a refused move is a result, not a failure."""
+        handle = self._member(req.member_id)
         try:
             done = await handle.execute_update("transition", req.request, result_type=Transition)
         except WorkflowUpdateFailedError as exc:
@@ -106,11 +117,8 @@ class LifecycleActivities:
     @activity.defn(name=names.SPAWN_MEMBER)
     async def spawn_member(self, plan: SpawnPlan) -> AppliedTransition:
         """Start the new member's lifecycle (idempotent: an existing workflow is kept)."""
-        if self.client is None:
-            raise ApplicationError("no Temporal client in this worker", type="ConfigurationError",
-                                   non_retryable=True)  # fmt: skip
         state = MemberState(spec=plan.spec)
-        await start_member(self.client, self.s.config.temporal.task_queue, state, False)
+        await start_member(self._client(), self.s.config.temporal.task_queue, state, False)
         return AppliedTransition(member_id=plan.spec.id, applied=True)
 
     # -- statistics ----------------------------------------------------------------------
@@ -118,11 +126,14 @@ class LifecycleActivities:
     def _judge_margin(self) -> float:
         return self.s.school.routing.win_margin
 
+    def _window(self, requested: int | None) -> int:
+        return self.s.config.evolution.cluster_window if requested is None else requested
+
     @activity.defn(name=names.PROMOTION_STATS)
     async def promotion_stats(self, req: StatsRequest) -> StatsResult:
         cfg = self.s.config
         members = await asyncio.to_thread(stats.member_domain_stats, self.s.ledger,
-                                          cfg.supervisor, self._judge_margin(), req.window)  # fmt: skip
+                                          cfg.supervisor, self._judge_margin(), self._window(req.window))  # fmt: skip
         roster = await asyncio.to_thread(self.roster_states)
         return StatsResult(members=members, roster=roster, supervisor=cfg.supervisor,
                            settings=cfg.promotion, win_margin=self._judge_margin(),
@@ -133,14 +144,18 @@ class LifecycleActivities:
         cfg, ledger = self.s.config, self.s.ledger
         r = self.s.school.routing
         return EvolutionInputs(
-            domains=await asyncio.to_thread(stats.domain_stats, ledger, req.window),
+            domains=await asyncio.to_thread(stats.domain_stats, ledger, self._window(req.window)),
             members=await asyncio.to_thread(
-                stats.member_domain_stats, ledger, cfg.supervisor, r.win_margin, req.window
+                stats.member_domain_stats,
+                ledger,
+                cfg.supervisor,
+                r.win_margin,
+                self._window(req.window),
             ),  # fmt: skip
             roster=await asyncio.to_thread(self.roster_states),
             candidates=cfg.candidate_specs(),
             threshold_rows=await asyncio.to_thread(
-                stats.threshold_rows, ledger, cfg.supervisor, req.window
+                stats.threshold_rows, ledger, cfg.supervisor, self._window(req.window)
             ),  # fmt: skip
             routing={
                 "low_threshold": r.low_threshold,
@@ -156,8 +171,11 @@ class LifecycleActivities:
         """k-means over stored query embeddings; names survive re-clustering (see policy)."""
 
         def run() -> DiscoverResult:
-            vectors = self.s.memory.vectors(req.window)
-            k = req.clusters or cluster_count(len(vectors))
+            conf = self.s.config.evolution
+            vectors = self.s.memory.vectors(self._window(req.window))
+            k = (conf.clusters if req.clusters is None else req.clusters) or cluster_count(
+                len(vectors)
+            )
             if k <= 1:
                 return DiscoverResult(domains=sorted(self.s.clusters), queries=len(vectors))
             centroids = kmeans(np.asarray(vectors), k, seed=0)
@@ -193,14 +211,13 @@ class LifecycleActivities:
         def run() -> DistillResult:
             s = self.s
             school = s.school
-            teachers = {m.id for m in school.members
-                        if m.is_supervisor or m.role_in(None) == Role.TEACHER}  # fmt: skip
+            teachers = exemplar_sources(school.members)
             reasons = dict(
                 ((q, m), r or "") for q, m, r in s.ledger.rows(
                     "SELECT query_id, member_id, reasoning FROM verdicts WHERE reasoning <> ''")
             )  # fmt: skip
             found, vectors = [], {}
-            for row in s.memory.winners(sorted(teachers), window):
+            for row in s.memory.winners(teachers, window):
                 score = row["scores"].get(row["winner"])
                 if score is None:
                     continue
@@ -249,9 +266,8 @@ class LifecycleActivities:
         with the answer that won them (the supervisor's or a teacher's)."""
         s = self.s
         m = s.school.member(req.member_id)
-        teachers = sorted(t.id for t in s.school.members
-                          if t.is_supervisor or t.role_in(None) == Role.TEACHER)  # fmt: skip
-        held = await asyncio.to_thread(s.memory.held_out, teachers, s.exemplars.ids(),
+        held = await asyncio.to_thread(s.memory.held_out, exemplar_sources(s.school.members),
+                                       s.exemplars.ids(),
                                        req.held_out)  # fmt: skip
         if self._answer is None or not held:
             return gate(req.member_id, req.bank_version, m.exemplar_version, [], [])
@@ -281,7 +297,7 @@ class LifecycleActivities:
         def run() -> RosterReport:
             s = self.s
             per = stats.member_domain_stats(s.ledger, "", s.school.routing.win_margin,
-                                            req.window)  # fmt: skip
+                                            self._window(req.window))  # fmt: skip
             roster = {st.spec.id: st for st in self.roster_states()}
             rows = []
             for m in s.school.members:
@@ -308,12 +324,7 @@ class LifecycleActivities:
 
     @activity.defn(name=names.APPLY_ADOPTION)
     async def apply_adoption(self, req: ApplyAdoption) -> AppliedTransition:
-        if self.client is None:
-            raise ApplicationError("no Temporal client in this worker", type="ConfigurationError",
-                                   non_retryable=True)  # fmt: skip
-        handle = self.client.get_workflow_handle(
-            member_workflow_id(req.member_id, self.s.config.temporal.task_queue)
-        )
+        handle = self._member(req.member_id)
         try:
             await handle.execute_update("adopt_exemplars", req.request, result_type=MemberState)
         except WorkflowUpdateFailedError as exc:

@@ -233,15 +233,14 @@ class QueryActivities:
     def _write_records(self, reqs: list[RecordRequest]) -> list[RecordResult]:
         s = self.s
         written = s.ledger.record_many([(r.result, r.domain, r.config_version) for r in reqs])
-        positions = s.ledger.positions([r.result.query_id for r in reqs])
         rows = [_memory_row(r) for r in reqs if _memorable(r)]
         fresh_ids = s.memory.add(rows) if rows else set()
         results = []
-        for r, (calls, verdicts) in zip(reqs, written, strict=True):
+        for r, (calls, verdicts, position) in zip(reqs, written, strict=True):
             # A retry racing its first try can land in the same batch: credit the first only.
             results.append(RecordResult(calls_written=calls, verdicts_written=verdicts,
                                         memory_written=r.result.query_id in fresh_ids,
-                                        queries_recorded=positions.get(r.result.query_id, 0)))  # fmt: skip
+                                        queries_recorded=position))  # fmt: skip
             fresh_ids.discard(r.result.query_id)
         return results
 

@@ -6,7 +6,6 @@ through the same pure transition function its MemberWorkflow applies, written to
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from ..activities.lifecycle import LifecycleActivities
@@ -94,4 +93,3 @@ class InlineCycleSteps:
             await run_evolution(self)
         elif cycle == "distillation":
             await run_distillation(self, DistillRequest())
-        await asyncio.sleep(0)

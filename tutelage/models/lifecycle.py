@@ -132,8 +132,8 @@ class PlannedTransition(BaseModel):
 
 
 class StatsRequest(BaseModel):
-    since_query: int = 0  # only queries recorded after this ledger position (0: all)
-    window: int = 2000  # at most this many recent queries
+    # At most this many recent queries; None: the configured evolution.cluster_window.
+    window: int | None = None
 
 
 class StatsResult(BaseModel):
@@ -237,8 +237,9 @@ class EvolutionSettingsModel(BaseModel):
 
 
 class DiscoverRequest(BaseModel):
-    clusters: int = 0
-    window: int = 2000
+    # None: the configured evolution.clusters (0: chosen from the data) and cluster_window.
+    clusters: int | None = None
+    window: int | None = None
 
 
 class DiscoverResult(BaseModel):

@@ -13,6 +13,11 @@ def learns_from_exemplars(member: Member, domain: str | None) -> bool:
     return not member.is_supervisor and member.role_in(domain) in LEARNING_ROLES
 
 
+def exemplar_sources(members: list[Member]) -> list[str]:
+    """Whose winning answers are worth teaching from: the supervisor and the teachers."""
+    return sorted(m.id for m in members if m.is_supervisor or m.role_in(None) == Role.TEACHER)
+
+
 def exemplars_for(member: Member, bank: list[Exemplar], k: int) -> list[Exemplar]:
     """The first k of the (similarity-ordered) bank rows this member's version may see."""
     return [e for e in bank if e.version <= member.exemplar_version][:k]

@@ -71,14 +71,14 @@ def route(
     agreement = school.judge.mode == JudgeMode.AGREEMENT
     judge_id = pick_judge(query_id, domain, school)
 
-    def with_supervisor(ids: list[str], judge: str = judge_id) -> list[str]:
+    def with_judge(ids: list[str], judge: str = judge_id) -> list[str]:
         # In agreement mode the judge's own answer is what the others are judged against.
         return ids if not agreement or judge in ids else [*ids, judge]
 
     if nearest < s.low_threshold:
         return RouteDecision(
             route=Route.NOVEL,
-            answerers=with_supervisor([m.id for m in active]),
+            answerers=with_judge([m.id for m in active]),
             judge_id=judge_id,
             shadows=probation,
             judge=True,
@@ -90,7 +90,7 @@ def route(
         two = [m.id for m in _ranked(active, est, s)[:2]]
         return RouteDecision(
             route=Route.HYBRID,
-            answerers=with_supervisor(two),
+            answerers=with_judge(two),
             judge_id=judge_id,
             shadows=probation,
             judge=True,
@@ -115,7 +115,7 @@ def route(
             decision.judge = True
             # An audit is the supervisor's own check, whoever judges the domain otherwise.
             decision.judge_id = supervisor.id
-            decision.answerers = with_supervisor(decision.answerers, supervisor.id)
+            decision.answerers = with_judge(decision.answerers, supervisor.id)
             decision.reason += f"; audited (rate {rate:.2f})"
     students = [m for m in school.members if m.role_in(domain) != Role.RETIRED
                 and m.id not in decision.answerers and m.id != supervisor.id]  # fmt: skip
@@ -124,6 +124,6 @@ def route(
         decision.shadows = [students[pick].id]
         decision.judge = True
         decision.judge_id = decision.judge_id or judge_id
-        decision.answerers = with_supervisor(decision.answerers, decision.judge_id)
+        decision.answerers = with_judge(decision.answerers, decision.judge_id)
         decision.reason += f"; {students[pick].id} answers in shadow"
     return decision

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 
@@ -65,6 +65,12 @@ CREATE TABLE IF NOT EXISTS queries (
 """
 
 
+class Recorded(NamedTuple):
+    calls: int  # call rows newly written
+    verdicts: int  # verdict rows newly written
+    position: int  # the query's place in recording order (1 = the first ever recorded)
+
+
 class Ledger:
     """The worker's handle on the stats database; safe to call from several threads."""
 
@@ -89,12 +95,12 @@ class Ledger:
         self, result: QueryResult, domain: str | None, config_version: str
     ) -> tuple[int, int]:
         """Write one query's calls, verdicts and outcome; returns (calls, verdicts) newly written."""
-        return self.record_many([(result, domain, config_version)])[0]
+        written = self.record_many([(result, domain, config_version)])[0]
+        return written.calls, written.verdicts
 
-    def record_many(
-        self, outcomes: list[tuple[QueryResult, str | None, str]]
-    ) -> list[tuple[int, int]]:
-        """Write several queries in one transaction; per query, (calls, verdicts) newly written."""
+    def record_many(self, outcomes: list[tuple[QueryResult, str | None, str]]) -> list[Recorded]:
+        """Write several queries in one transaction; per query, the rows newly written and its
+        place in recording order."""
         ids = [q.query_id for q, _, _ in outcomes]
         calls, verdicts, queries = [], [], []
         for q, domain, version in outcomes:
@@ -117,6 +123,8 @@ class Ledger:
             self._db.execute("BEGIN TRANSACTION")
             try:
                 before = self._counts(ids)
+                total = self._db.execute("SELECT count(*) FROM queries").fetchone()
+                already = self._stored(ids)
                 if calls:
                     self._db.executemany(
                         "INSERT OR IGNORE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?,DEFAULT)", calls
@@ -131,17 +139,34 @@ class Ledger:
                     queries,
                 )
                 after = self._counts(ids)
+                # Rows arrive in batch order, so a new query's place is the count before the
+                # batch plus its rank among the new ones; only a retried query needs looking up.
+                places = self._positions(sorted(already)) if already else {}
                 self._db.execute("COMMIT")
             except Exception:
                 self._db.execute("ROLLBACK")
                 raise
-        written, credited = [], set()
+        written: list[Recorded] = []
+        credited: set[str] = set()
+        next_place = int(total[0]) if total else 0
         for i in ids:
+            if i not in already and i not in credited:
+                next_place += 1
+                places[i] = next_place
             # The same query twice in one batch (a retry racing its first try): credit it once.
-            new = (after[i][0] - before[i][0], after[i][1] - before[i][1])
-            written.append((0, 0) if i in credited else new)
+            calls_new, verdicts_new = after[i][0] - before[i][0], after[i][1] - before[i][1]
+            if i in credited:
+                calls_new = verdicts_new = 0
+            written.append(Recorded(calls_new, verdicts_new, places[i]))
             credited.add(i)
         return written
+
+    def _stored(self, query_ids: list[str]) -> set[str]:
+        rows = self._db.execute(
+            "SELECT query_id FROM queries WHERE query_id IN (SELECT unnest(?::VARCHAR[]))",
+            [query_ids],
+        ).fetchall()
+        return {r[0] for r in rows}
 
     def _counts(self, query_ids: list[str]) -> dict[str, tuple[int, int]]:
         """Rows already stored per query id: (calls, verdicts)."""
@@ -156,13 +181,13 @@ class Ledger:
         ).fetchall()
         return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
-    def positions(self, query_ids: list[str]) -> dict[str, int]:
-        """Each query's place in recording order (1 = the first query ever recorded)."""
-        rows = self.rows(
+    def _positions(self, query_ids: list[str]) -> dict[str, int]:
+        """Each stored query's place in recording order (1 = the first query ever recorded)."""
+        rows = self._db.execute(
             "SELECT query_id, pos FROM (SELECT query_id, row_number() OVER (ORDER BY rowid) AS pos"
             " FROM queries) WHERE query_id IN (SELECT unnest(?::VARCHAR[]))",
             [query_ids],
-        )
+        ).fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
     def execute(self, sql: str, params: list[Any] | None = None) -> None:

@@ -80,25 +80,28 @@ def build_worker(client: Client, config: TutelageConfig, activities: list[Any]) 
 async def serving(client: Client, config: TutelageConfig, services: Any) -> AsyncIterator[None]:
     """Run the school's worker, and the local-model worker when local models are configured,
     and make sure every configured member has its MemberWorkflow."""
+    from ..activities.query import QueryActivities
+
+    query = QueryActivities(services)
     async with AsyncExitStack() as stack:
-        activities = all_activities(services, client)
-        await stack.enter_async_context(build_worker(client, config, activities))
+        await stack.enter_async_context(
+            build_worker(client, config, all_activities(services, client, query))
+        )
         if config.local_models:
-            answer = next(a for a in activities if getattr(a, "__name__", "") == "answer")
             await stack.enter_async_context(Worker(
                 client, task_queue=local_task_queue(config.temporal.task_queue),
-                activities=[answer], max_concurrent_activities=len(config.local_models),
+                activities=[query.answer], max_concurrent_activities=len(config.local_models),
             ))  # fmt: skip
         await ensure_members(client, config)
         yield
 
 
-def all_activities(services: Any, client: Client | None) -> list[Any]:
+def all_activities(services: Any, client: Client | None, query: Any = None) -> list[Any]:
     """The query path's activities and the learning cycles', bound to one worker's stores."""
     from ..activities.lifecycle import LifecycleActivities
     from ..activities.query import QueryActivities
 
-    query = QueryActivities(services)
+    query = query or QueryActivities(services)
     return query.all() + LifecycleActivities(services, client, query.answer).all()
 
 

@@ -66,10 +66,10 @@ async def run_promotion(steps: CycleSteps, window: int = 2000) -> PromotionResul
 
 
 async def run_evolution(steps: CycleSteps) -> EvolutionResult:
-    probe = await steps.evolution_inputs(StatsRequest(window=1))
-    s = probe.settings or EvolutionSettingsModel()
-    discovered = await steps.discover(DiscoverRequest(clusters=s.clusters, window=s.cluster_window))
-    inputs = await steps.evolution_inputs(StatsRequest(window=s.cluster_window))
+    # Windows and cluster counts come from the worker's configuration (None in the requests).
+    discovered = await steps.discover(DiscoverRequest())
+    inputs = await steps.evolution_inputs(StatsRequest())
+    s = inputs.settings or EvolutionSettingsModel()
     gaps = find_gaps(inputs.domains, s)
     spawned = plan_spawns(gaps, inputs.candidates, inputs.roster, s)
     for plan in spawned:
