@@ -65,3 +65,31 @@ async def test_concurrent_records_share_a_batch_and_stay_exact(tmp_path: Path) -
     assert counts == [20, 20, 20]
     assert memory_rows == 20
     assert sum(r.memory_written for r in results) == 20
+
+
+async def test_retry_after_a_crash_between_ledger_and_memory_writes_the_memory_row(
+    tmp_path: Path,
+) -> None:
+    """The first try committed the ledger rows and died before the LanceDB append."""
+    services = Services.open(make_config(tmp_path))
+    try:
+        acts = QueryActivities(services)
+        vector = services.embed("What is two plus two?").tolist()
+        result = QueryResult(
+            query_id="q9", route=Route.NOVEL, answer="4", winner="sup",
+            calls=[MemberAnswer(member_id="sup", text="4", tokens_in=5, tokens_out=1)],
+            verdicts=[Verdict(member_id="sup", score=1.0, judge="agreement:sup")],
+        )  # fmt: skip
+        req = RecordRequest(query=QueryInput(text="What is two plus two?", query_id="q9"),
+                            embedding=vector, result=result)  # fmt: skip
+        (crashed,) = services.ledger.record_many([(result, None, "v1")])
+        retried = await acts.record(req)
+        again = await acts.record(req)
+        memory_rows = services.memory.count()
+        calls = services.ledger.rows("SELECT count(*) FROM calls")[0][0]
+    finally:
+        services.close()
+    assert (crashed.calls, crashed.seen_before) == (1, False)
+    assert (retried.calls_written, retried.memory_written) == (0, True)
+    assert (again.calls_written, again.memory_written) == (0, False)
+    assert (memory_rows, calls) == (1, 1)

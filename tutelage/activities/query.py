@@ -234,9 +234,10 @@ class QueryActivities:
         s = self.s
         written = s.ledger.record_many([(r.result, r.domain, r.config_version) for r in reqs])
         rows = [_memory_row(r) for r in reqs if _memorable(r)]
-        fresh_ids = s.memory.add(rows) if rows else set()
+        retried = {r.result.query_id for r, w in zip(reqs, written, strict=True) if w.seen_before}
+        fresh_ids = s.memory.add(rows, maybe_stored=retried) if rows else set()
         results = []
-        for r, (calls, verdicts, position) in zip(reqs, written, strict=True):
+        for r, (calls, verdicts, position, _) in zip(reqs, written, strict=True):
             # A retry racing its first try can land in the same batch: credit the first only.
             results.append(RecordResult(calls_written=calls, verdicts_written=verdicts,
                                         memory_written=r.result.query_id in fresh_ids,

@@ -65,10 +65,16 @@ CREATE TABLE IF NOT EXISTS queries (
 """
 
 
+_ROWS_PER_STATEMENT = 256
+
+
 class Recorded(NamedTuple):
     calls: int  # call rows newly written
     verdicts: int  # verdict rows newly written
     position: int  # the query's place in recording order (1 = the first ever recorded)
+    # The query was already in the ledger before this batch (a retried record), so its memory
+    # row may exist too; a query new to the ledger cannot have one (memory is written after).
+    seen_before: bool = False
 
 
 class Ledger:
@@ -125,19 +131,9 @@ class Ledger:
                 before = self._counts(ids)
                 total = self._db.execute("SELECT count(*) FROM queries").fetchone()
                 already = self._stored(ids)
-                if calls:
-                    self._db.executemany(
-                        "INSERT OR IGNORE INTO calls VALUES (?,?,?,?,?,?,?,?,?,?,?,DEFAULT)", calls
-                    )
-                if verdicts:
-                    self._db.executemany(
-                        "INSERT OR IGNORE INTO verdicts VALUES (?,?,?,?,?,?,?,?,?,?,?,DEFAULT)",
-                        verdicts,
-                    )
-                self._db.executemany(
-                    "INSERT OR IGNORE INTO queries VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,DEFAULT)",
-                    queries,
-                )
+                self._insert("calls", calls)
+                self._insert("verdicts", verdicts)
+                self._insert("queries", queries)
                 after = self._counts(ids)
                 # Rows arrive in batch order, so a new query's place is the count before the
                 # batch plus its rank among the new ones; only a retried query needs looking up.
@@ -157,9 +153,20 @@ class Ledger:
             calls_new, verdicts_new = after[i][0] - before[i][0], after[i][1] - before[i][1]
             if i in credited:
                 calls_new = verdicts_new = 0
-            written.append(Recorded(calls_new, verdicts_new, places[i]))
+            written.append(Recorded(calls_new, verdicts_new, places[i], i in already))
             credited.add(i)
         return written
+
+    def _insert(self, table: str, rows: list[list[Any]]) -> None:
+        """INSERT OR IGNORE as multi-row VALUES statements: DuckDB's executemany runs one
+        statement per row (24 rows: ~45 ms against ~7 ms as one statement)."""
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            chunk = rows[start : start + _ROWS_PER_STATEMENT]
+            row = "(" + "?," * len(chunk[0]) + "DEFAULT)"
+            self._db.execute(
+                f"INSERT OR IGNORE INTO {table} VALUES " + ",".join([row] * len(chunk)),
+                [value for r in chunk for value in r],
+            )
 
     def _stored(self, query_ids: list[str]) -> set[str]:
         rows = self._db.execute(

@@ -79,10 +79,17 @@ class Memory:
         )
         return {r["query_id"] for r in found}
 
-    def add(self, rows: list[dict[str, Any]]) -> set[str]:
-        """Append rows whose query id is new; returns the query ids written."""
+    def add(self, rows: list[dict[str, Any]], maybe_stored: set[str] | None = None) -> set[str]:
+        """Append rows whose query id is new; returns the query ids written.
+
+        `maybe_stored` narrows the duplicate check (a filtered scan) to the ids that may already
+        be here; None checks every row.
+        """
         with self._lock:
-            stored = self._stored_ids([r["query_id"] for r in rows])
+            ids = [r["query_id"] for r in rows]
+            if maybe_stored is not None:
+                ids = [i for i in ids if i in maybe_stored]
+            stored = self._stored_ids(ids)
             fresh, seen = [], set(stored)
             for r in rows:
                 if r["query_id"] not in seen:
