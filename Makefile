@@ -36,6 +36,8 @@ bench: $(VENV)/.installed-bench+test+local
 	$(BIN)/python benchmarks/local_model.py
 	$(BIN)/tutelage bench --dataset gsm8k --protocol split
 	$(BIN)/tutelage bench --dataset mmlu --protocol split
+	$(BIN)/python benchmarks/router_ceiling.py --dataset gsm8k
+	$(BIN)/python benchmarks/router_ceiling.py --dataset mmlu --limit 2000
 
 up: $(VENV)/.installed-bench
 	$(BIN)/tutelage up
