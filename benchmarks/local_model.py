@@ -2,7 +2,7 @@
 activity (a real Temporal server and worker) against llama-cpp-python called directly, in the
 same run, same model, same settings. Prints figures; asserts nothing.
 
-    python benchmarks/local_model.py [--runs 5] [--max-tokens 64]
+    python benchmarks/local_model.py [--runs 5] [--max-tokens 64] [--threads N]
 """
 
 from __future__ import annotations
@@ -103,10 +103,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="llama.cpp threads, the same in both paths (default: every core)",
+    )
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp())
     # No stop sequences: every run generates max_tokens, so tokens/s compares like with like.
-    conf = LocalModelConfig(name="gemma", n_ctx=1024, n_threads=os.cpu_count() or 1,
+    conf = LocalModelConfig(name="gemma", n_ctx=1024, n_threads=args.threads,
                             max_tokens=args.max_tokens, stop=[])  # fmt: skip
     path = LocalProvider([conf], data).gguf_path(conf)
     d_ttft, d_tps = direct(conf, path, args.runs)
