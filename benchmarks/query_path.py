@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -45,6 +46,22 @@ def _cpu_ticks() -> tuple[int, int]:
     return sum(fields), fields[3] + fields[4]
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds used so far by this process (client, workers, stores) and by the Temporal
+    dev server (every process named `temporal`)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    server = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if name.endswith("(temporal"):
+            parts = fields.split()
+            server += (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+    return own.ru_utime + own.ru_stime, server
+
+
 async def measure(n: int, concurrency: int, one: Callable[[int], Awaitable[object]]) -> str:
     latencies: list[float] = []
     sem = asyncio.Semaphore(concurrency)
@@ -55,14 +72,16 @@ async def measure(n: int, concurrency: int, one: Callable[[int], Awaitable[objec
             await one(i)
             latencies.append((time.perf_counter() - t) * 1000)
 
-    ticks = _cpu_ticks()
+    ticks, cpu = _cpu_ticks(), _cpu_seconds()
     start = time.perf_counter()
     await asyncio.gather(*(timed(i) for i in range(n)))
     wall = time.perf_counter() - start
     total, idle = (a - b for a, b in zip(_cpu_ticks(), ticks, strict=True))
     busy = f"  machine CPU busy {100 * (total - idle) / total:3.0f}%" if total else ""
+    own, server = (1000 * (b - a) / n for a, b in zip(cpu, _cpu_seconds(), strict=True))
     p50, p95 = np.percentile(latencies, [50, 95])
-    return f"p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {n / wall:7.1f} /s{busy}"
+    return (f"p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {n / wall:7.1f} /s{busy}  CPU per run: "
+            f"this process {own:5.1f} ms, server {server:5.1f} ms")  # fmt: skip
 
 
 async def workflows(n: int) -> None:

@@ -38,7 +38,7 @@ def knn_estimates(
     """Similarity-weighted mean label of the k nearest (the school's estimate_quality, in bulk)."""
     top = np.argsort(-sims, axis=1)[:, :k]
     near = np.take_along_axis(sims, top, axis=1)
-    w = np.exp((np.minimum(near, 1.0) - 1.0) / temperature)
+    w = np.exp((near - near[:, :1]) / temperature)  # relative to the nearest, as the school
     total = (w * labels[top]).sum(1) + prior.prior_quality * prior.prior_weight
     return total / (w.sum(1) + prior.prior_weight)
 

@@ -79,6 +79,26 @@ def test_estimates_shrink_to_prior_and_weight_by_similarity() -> None:
     assert estimate_quality(near, ["a"], s)["a"] > 0.7
 
 
+def test_the_nearest_neighbour_weighs_one_against_the_prior() -> None:
+    """Weights are relative to the nearest neighbour, not to an identical query: a typical
+    neighbourhood (cosine 0.92) still outweighs the prior (worth `prior_weight` = 1)."""
+    s = RoutingSettings()  # prior 0.5 worth 1, temperature 0.02
+    one = [Neighbour(query_id="1", similarity=0.92, scores={"a": 1.0})]
+    assert estimate_quality(one, ["a"], s)["a"] == 0.75  # (0.5 * 1 + 1.0 * 1) / 2
+    two = [*one, Neighbour(query_id="2", similarity=0.90, scores={"a": 0.0})]
+    w = 2.718281828459045 ** (-0.02 / 0.02)  # one temperature further away: e^-1
+    assert abs(estimate_quality(two, ["a"], s)["a"] - 1.5 / (2 + w)) < 1e-9
+
+
+def test_the_cost_weight_trades_quality_for_cost_gradually() -> None:
+    """Supervisor 1.0, student 0.8 over five neighbours: estimates 0.917 and 0.75, a quality gap
+    of 0.167 against a cost gap of 0.95. The student answers once cost_weight * 0.95 > 0.167."""
+    near = _near(0.93, 0.8)
+    answered = {w: route("q", None, near, _school(cost_weight=w)).answerers[0]
+                for w in (0.0, 0.1, 0.15, 0.2, 0.4)}  # fmt: skip
+    assert answered == {0.0: "sup", 0.1: "sup", 0.15: "sup", 0.2: "stu", 0.4: "stu"}
+
+
 def test_decisions_are_deterministic() -> None:
     school = _school(shadow_rate=0.5, ta_audit_rate=0.5)
     runs = {route("same-id", None, _near(0.95, 1.0), school).model_dump_json() for _ in range(5)}

