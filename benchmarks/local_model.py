@@ -40,7 +40,7 @@ QUESTIONS = ["Write a short story about a lighthouse keeper.", "Describe the wat
 def direct(conf: LocalModelConfig, path: Path, runs: int) -> tuple[list[float], list[float]]:
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(path), n_ctx=conf.n_ctx, n_threads=conf.n_threads, verbose=False)
+    llm = Llama(model_path=str(path), n_ctx=conf.n_ctx, n_threads=conf.threads(), verbose=False)
     ttft, tps = [], []
     for i in range(runs + 1):
         prompt = completion_prompt(conf.few_shot, [{"role": "user", "content": QUESTIONS[i % 5]}])
@@ -106,8 +106,9 @@ def main() -> None:
     parser.add_argument(
         "--threads",
         type=int,
-        default=os.cpu_count() or 1,
-        help="llama.cpp threads, the same in both paths (default: every core)",
+        default=0,
+        help="llama.cpp threads, the same in both paths (default 0: the config's default, "
+        "every core but one)",
     )
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp())
@@ -118,7 +119,7 @@ def main() -> None:
     d_ttft, d_tps = direct(conf, path, args.runs)
     a_ttft, a_tps, overhead = asyncio.run(through_activity(conf, data, args.runs))
     med = statistics.median
-    print(f"== local model {conf.bundled} ({path.name}), {conf.n_threads} threads, "
+    print(f"== local model {conf.bundled} ({path.name}), {conf.threads()} threads, "
           f"{args.max_tokens} tokens, median of {args.runs} runs")  # fmt: skip
     print(f"  direct llama-cpp-python : {med(d_tps):6.1f} tokens/s   TTFT {med(d_ttft):6.1f} ms")
     print(f"  through ANSWER activity : {med(a_tps):6.1f} tokens/s   TTFT {med(a_ttft):6.1f} ms "

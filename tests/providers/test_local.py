@@ -128,3 +128,15 @@ async def test_local_student_in_a_query_workflow(school: Any, models_dir: Path) 
     assert calls["broken"].error_kind == "LocalModelError"  # recorded; the worker carries on
     assert r.scores["gemma"] == 1.0
     assert [row[0] for row in rows] == ["broken", "gemma", "sup"]
+
+
+def test_default_threads_leave_one_core_to_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert LocalModelConfig(name="m").threads() == 7
+    assert LocalModelConfig(name="m", n_threads=8).threads() == 8
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert LocalModelConfig(name="m").threads() == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert LocalModelConfig(name="m").threads() == 1

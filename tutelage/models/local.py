@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -32,9 +33,16 @@ class LocalModelConfig(BaseModel):
     path: Path | None = None
     bundled: str = BUNDLED
     n_ctx: int = Field(2048, ge=128)
-    n_threads: int = Field(0, ge=0)  # 0: every core
+    n_threads: int = Field(0, ge=0)  # 0: every core but one (see threads())
     prompt_style: str = Field("auto", pattern=r"^(auto|chat|completion)$")
     max_tokens: int = Field(128, ge=1)
     temperature: float = Field(0.0, ge=0)
     stop: list[str] = Field(default_factory=lambda: ["\nQ:", "\n\n"])
     few_shot: list[FewShot] = Field(default_factory=_default_shots)
+
+    def threads(self) -> int:
+        """llama.cpp's threads meet at a barrier every layer, so one preempted thread stalls all
+        of them: by default leave one core to the worker (Temporal, embeddings, stores) and the
+        API queries it serves. Measured on 2 cores: 2 threads ran at 84% of their direct speed
+        through the activity, 1 thread at 94.5%."""
+        return self.n_threads or max(1, (os.cpu_count() or 1) - 1)

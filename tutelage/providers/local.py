@@ -11,7 +11,6 @@ gemma3-270m) gets a few-shot completion prompt with stop sequences.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from pathlib import Path
@@ -109,7 +108,7 @@ class LocalProvider(litellm.CustomLLM):
                 ) from None
             try:
                 llm = Llama(model_path=str(path), n_ctx=conf.n_ctx,
-                            n_threads=conf.n_threads or os.cpu_count() or 1, verbose=False)  # fmt: skip
+                            n_threads=conf.threads(), verbose=False)  # fmt: skip
             except Exception as exc:  # noqa: BLE001 - llama.cpp raises ValueError for bad files
                 raise LocalModelError(f"local model '{name}': cannot load {path} (corrupt or "
                                       f"not a GGUF model): {exc}") from None  # fmt: skip
