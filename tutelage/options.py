@@ -67,6 +67,9 @@ CYCLE_RETRY = RetryPolicy(
     maximum_attempts=5,
     non_retryable_error_types=["ConfigurationError"],
 )
+# Each learning cycle's workflow type, by cycle name (started by schedules and every N queries).
+CYCLE_WORKFLOWS = {"promotion": "PromotionWorkflow", "evolution": "EvolutionWorkflow",
+                   "distillation": "DistillationWorkflow"}  # fmt: skip
 # A member's history is bounded: continue-as-new after this many transitions in one run.
 MEMBER_MAX_TRANSITIONS_PER_RUN = 100
 

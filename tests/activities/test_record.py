@@ -11,6 +11,16 @@ from tutelage.workers.services import Services
 from ..conftest import make_config
 
 
+def _answered_by_supervisor(query_id: str, text: str, vector: list[float]) -> RecordRequest:
+    result = QueryResult(
+        query_id=query_id, route=Route.NOVEL, answer="42", winner="sup",
+        calls=[MemberAnswer(member_id="sup", text="42", tokens_in=5, tokens_out=1)],
+        verdicts=[Verdict(member_id="sup", score=1.0, judge="agreement:sup")],
+    )  # fmt: skip
+    return RecordRequest(query=QueryInput(text=text, query_id=query_id), embedding=vector,
+                         result=result)  # fmt: skip
+
+
 async def test_record_twice_writes_once(tmp_path: Path) -> None:
     services = Services.open(make_config(tmp_path))
     try:
@@ -46,13 +56,7 @@ async def test_concurrent_records_share_a_batch_and_stay_exact(tmp_path: Path) -
         vector = services.embed("a question").tolist()
 
         def request(i: int) -> RecordRequest:
-            result = QueryResult(
-                query_id=f"q{i}", route=Route.NOVEL, answer="42", winner="sup",
-                calls=[MemberAnswer(member_id="sup", text="42", tokens_in=5, tokens_out=1)],
-                verdicts=[Verdict(member_id="sup", score=1.0, judge="agreement:sup")],
-            )  # fmt: skip
-            return RecordRequest(query=QueryInput(text=f"question {i}", query_id=f"q{i}"),
-                                 embedding=vector, result=result)  # fmt: skip
+            return _answered_by_supervisor(f"q{i}", f"question {i}", vector)
 
         import asyncio
 
@@ -75,14 +79,8 @@ async def test_retry_after_a_crash_between_ledger_and_memory_writes_the_memory_r
     try:
         acts = QueryActivities(services)
         vector = services.embed("What is two plus two?").tolist()
-        result = QueryResult(
-            query_id="q9", route=Route.NOVEL, answer="4", winner="sup",
-            calls=[MemberAnswer(member_id="sup", text="4", tokens_in=5, tokens_out=1)],
-            verdicts=[Verdict(member_id="sup", score=1.0, judge="agreement:sup")],
-        )  # fmt: skip
-        req = RecordRequest(query=QueryInput(text="What is two plus two?", query_id="q9"),
-                            embedding=vector, result=result)  # fmt: skip
-        (crashed,) = services.ledger.record_many([(result, None, "v1")])
+        req = _answered_by_supervisor("q9", "What is two plus two?", vector)
+        (crashed,) = services.ledger.record_many([(req.result, None, "v1")])
         retried = await acts.record(req)
         again = await acts.record(req)
         memory_rows = services.memory.count()

@@ -70,7 +70,7 @@ def scored(items: list[Any], protocol: str) -> list[Any]:
     return items[len(items) // 2 :] if protocol == "split" else items
 
 
-def _embeddings(items: list[Item], out_dir: Path, embedder_name: str) -> np.ndarray:
+def stream_embeddings(items: list[Item], out_dir: Path, embedder_name: str) -> np.ndarray:
     texts = [it.prompt for it in items]
     key = hashlib.sha256(("\x1f".join(texts) + embedder_name).encode()).hexdigest()[:16]
     path = out_dir / "cache" / f"embeddings-{key}.npy"
@@ -198,7 +198,7 @@ def baselines(
 async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) -> dict[str, Any]:
     items = stream(opts)
     opts.out_dir.mkdir(parents=True, exist_ok=True)
-    vectors = _embeddings(items, opts.out_dir, base.embedder.model)
+    vectors = stream_embeddings(items, opts.out_dir, base.embedder.model)
     embedder = CachedEmbedder(
         make_embedder(base.embedder.model), [it.prompt for it in items], vectors
     )

@@ -19,9 +19,7 @@ from temporalio.client import (
 
 from ..config import TutelageConfig
 from ..models.lifecycle import CycleInput
-
-_WORKFLOWS = {"promotion": "PromotionWorkflow", "evolution": "EvolutionWorkflow",
-              "distillation": "DistillationWorkflow"}  # fmt: skip
+from ..options import CYCLE_WORKFLOWS
 
 
 def schedule_id(cycle: str, task_queue: str) -> str:
@@ -35,7 +33,7 @@ def _schedule(cycle: str, config: TutelageConfig) -> Schedule:
     queue = config.temporal.task_queue
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            _WORKFLOWS[cycle],
+            CYCLE_WORKFLOWS[cycle],
             CycleInput(reason="schedule"),
             id=f"{cycle}-scheduled-{queue}",
             task_queue=queue,
@@ -49,7 +47,7 @@ def _schedule(cycle: str, config: TutelageConfig) -> Schedule:
 async def sync_schedules(client: Client, config: TutelageConfig) -> list[tuple[str, str]]:
     """Create each cycle's schedule, or bring an existing one in line with the config."""
     done = []
-    for cycle in _WORKFLOWS:
+    for cycle in CYCLE_WORKFLOWS:
         sid = schedule_id(cycle, config.temporal.task_queue)
         wanted = _schedule(cycle, config)
         try:

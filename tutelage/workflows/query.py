@@ -30,9 +30,6 @@ with workflow.unsafe.imports_passed_through():
     from . import search_attributes as sa
     from .query_flow import run_query
 
-_CYCLE_WORKFLOWS = {"promotion": "PromotionWorkflow", "evolution": "EvolutionWorkflow",
-                    "distillation": "DistillationWorkflow"}  # fmt: skip
-
 
 def _failure(exc: ActivityError) -> tuple[str, str]:
     cause = exc.cause
@@ -96,7 +93,7 @@ class _TemporalSteps:
             wf_id = cycle_workflow_id(cycle, scope, queries_recorded)
             with contextlib.suppress(WorkflowAlreadyStartedError):
                 await workflow.start_child_workflow(
-                    _CYCLE_WORKFLOWS[cycle], CycleInput(reason=f"{queries_recorded} queries"),
+                    options.CYCLE_WORKFLOWS[cycle], CycleInput(reason=f"{queries_recorded} queries"),
                     id=wf_id, parent_close_policy=ParentClosePolicy.ABANDON,
                 )  # fmt: skip
             started.append(wf_id)
