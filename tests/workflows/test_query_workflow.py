@@ -184,3 +184,19 @@ async def test_search_attributes_and_replay(school: Any) -> None:
     assert desc.typed_search_attributes.get(sa.TENANT) == "default"
     replayer = Replayer(workflows=[QueryWorkflow], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
+
+
+async def test_a_run_started_without_the_tenant_attribute_sets_it_itself(school: Any) -> None:
+    """`submit` sets the tenant at the start; another starter (the temporal CLI) does not."""
+    async with school() as s:
+        q = QueryInput(text="What is six times seven?", query_id=uuid.uuid4().hex[:12])
+        wf_id = query_workflow_id("default", q.query_id)
+        await s.client.execute_workflow(QueryWorkflow.run, q, id=wf_id,
+                                        task_queue=s.config.temporal.task_queue)  # fmt: skip
+        handle = s.client.get_workflow_handle(wf_id)
+        desc = await handle.describe()
+        history = await handle.fetch_history()
+    assert desc.typed_search_attributes.get(sa.TENANT) == "default"
+    assert desc.typed_search_attributes.get(sa.ROUTE) == "novel"
+    replayer = Replayer(workflows=[QueryWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)

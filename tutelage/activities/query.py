@@ -104,9 +104,7 @@ class QueryActivities:
         s = self.s
         vector = await s.embed_async(q.text or " ")
         school = s.school
-        neighbours = await asyncio.to_thread(
-            s.memory.nearest, q.tenant, vector.tolist(), school.routing.k
-        )
+        neighbours = await s.memory.nearest_async(q.tenant, vector.tolist(), school.routing.k)
         domain = assign_domain(q.domain, vector.tolist(), s.clusters)
         newest = max((m.exemplar_version for m in school.members), default=0)
         exemplars = []

@@ -36,6 +36,8 @@ class Memory:
         path.mkdir(parents=True, exist_ok=True)
         self.dim = dim
         self._db = lancedb.connect(str(path))
+        self._uri = str(path)
+        self._reader: lancedb.AsyncTable | None = None  # opened by the first nearest_async
         self._lock = threading.Lock()
         schema = pa.schema(
             [
@@ -127,6 +129,28 @@ class Memory:
             self._table.search(vector, vector_column_name="vector")
             .metric("cosine")  # type: ignore[attr-defined]
             .where(f"tenant = {_quote(tenant)}", prefilter=True)
+            .limit(k)
+            .nprobes(16)
+            .to_list()
+        )
+        return [self._neighbour(r, 1.0 - float(r["_distance"])) for r in rows]
+
+    async def nearest_async(self, tenant: str, vector: list[float], k: int) -> list[Neighbour]:
+        """`nearest` for the query path, awaited on the caller's event loop.
+
+        The sync table hops to lancedb's background loop and reads the table schema up to three
+        times per search: ~5.5 ms of CPU against ~3.6 ms for the same search on an async handle
+        (2k rows). That handle is the caller loop's own and checks for the latest version on
+        every read, so it sees each append the sync handle makes.
+        """
+        if self._reader is None:
+            db = await lancedb.connect_async(self._uri, read_consistency_interval=timedelta(0))
+            self._reader = await db.open_table(TABLE)
+        rows = await (
+            self._reader.query()
+            .nearest_to(vector)
+            .distance_type("cosine")
+            .where(f"tenant = {_quote(tenant)}")  # a prefilter, as in `nearest`
             .limit(k)
             .nprobes(16)
             .to_list()

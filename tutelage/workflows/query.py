@@ -105,7 +105,9 @@ class QueryWorkflow:
     @workflow.run
     async def run(self, query: QueryInput) -> QueryResult:
         started = workflow.now()
-        workflow.upsert_search_attributes([sa.TENANT.value_set(query.tenant)])
+        if workflow.info().typed_search_attributes.get(sa.TENANT) is None:
+            # Started by something other than `tutelage.client.submit`, which sets it at start.
+            workflow.upsert_search_attributes([sa.TENANT.value_set(query.tenant)])
 
         def elapsed_ms() -> float:
             return (workflow.now() - started) / timedelta(milliseconds=1)

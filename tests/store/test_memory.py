@@ -1,0 +1,30 @@
+"""The memory's async look-up (the query path's) agrees with the sync one and sees new rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tutelage.store.memory import Memory
+
+
+def _row(query_id: str, vector: list[float], tenant: str = "default") -> dict[str, Any]:
+    return {"query_id": query_id, "tenant": tenant, "text": query_id, "norm": query_id,
+            "domain": None, "config_version": "v1", "vector": vector, "scores": {"sup": 1.0},
+            "final_answer": "42", "winner": "sup"}  # fmt: skip
+
+
+async def test_nearest_async_matches_nearest_and_sees_rows_added_after_it_opened(
+    tmp_path: Path,
+) -> None:
+    memory = Memory(tmp_path / "m", 4)
+    memory.add([_row("a", [1, 0, 0, 0]), _row("other", [1, 0, 0, 0], tenant="t2")])
+    before = await memory.nearest_async("default", [1, 0, 0, 0], 4)
+    memory.add([_row("b", [0.8, 0.6, 0, 0])])
+    after = await memory.nearest_async("default", [0, 1, 0, 0], 4)
+    sync = memory.nearest("default", [0, 1, 0, 0], 4)
+    assert [(n.query_id, round(n.similarity, 6)) for n in before] == [("a", 1.0)]
+    assert [n.query_id for n in after] == ["b", "a"]
+    assert [n.model_dump() for n in after] == [n.model_dump() for n in sync]
+    assert after[0].scores == {"sup": 1.0} and after[0].final_answer == "42"
+    assert abs(after[0].similarity - 0.6) < 1e-6
