@@ -1,4 +1,4 @@
-"""The memory's async look-up (the query path's) agrees with the sync one and sees new rows."""
+"""The memory's look-up: cosine order, tenant filter, and rows added after it first opened."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def _row(query_id: str, vector: list[float], tenant: str = "default") -> dict[st
             "final_answer": "42", "winner": "sup"}  # fmt: skip
 
 
-async def test_nearest_async_matches_nearest_and_sees_rows_added_after_it_opened(
+async def test_nearest_async_sees_rows_added_after_it_opened(
     tmp_path: Path,
 ) -> None:
     memory = Memory(tmp_path / "m", 4)
@@ -22,9 +22,7 @@ async def test_nearest_async_matches_nearest_and_sees_rows_added_after_it_opened
     before = await memory.nearest_async("default", [1, 0, 0, 0], 4)
     memory.add([_row("b", [0.8, 0.6, 0, 0])])
     after = await memory.nearest_async("default", [0, 1, 0, 0], 4)
-    sync = memory.nearest("default", [0, 1, 0, 0], 4)
     assert [(n.query_id, round(n.similarity, 6)) for n in before] == [("a", 1.0)]
     assert [n.query_id for n in after] == ["b", "a"]
-    assert [n.model_dump() for n in after] == [n.model_dump() for n in sync]
     assert after[0].scores == {"sup": 1.0} and after[0].final_answer == "42"
-    assert abs(after[0].similarity - 0.6) < 1e-6
+    assert abs(after[0].similarity - 0.6) < 1e-6 and abs(after[1].similarity) < 1e-6

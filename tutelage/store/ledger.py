@@ -1,7 +1,8 @@
 """DuckDB ledger: every call, verdict and query outcome.
 
 DuckDB allows one read-write process, so only the worker opens it. Every row has a natural
-key and is written with INSERT OR IGNORE: a retried record activity never duplicates a row.
+key, and a query's rows land in one transaction: rows of a query the ledger already holds (a
+retried record activity) go in with INSERT OR IGNORE, so a retry never duplicates a row.
 """
 
 from __future__ import annotations
