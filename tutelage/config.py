@@ -29,6 +29,7 @@ from .models.lifecycle import (
     PromotionSettings,
 )
 from .models.local import LocalModelConfig
+from .models.settings import RoutingKnobs
 from .policy.cost import Price, relative_costs
 
 CONFIG_ENV = "TUTELAGE_CONFIG"
@@ -114,16 +115,8 @@ class EmbedderConfig(_Strict):
     cache_threshold: float = Field(0.985, ge=-1, le=1)
 
 
-class RoutingConfig(_Strict):
-    k: int = Field(16, ge=1, le=256)
-    shadow_rate: float = Field(0.1, ge=0, le=1)
-    ta_audit_rate: float = Field(0.2, ge=0, le=1)
-    teacher_audit_rate: float = Field(0.05, ge=0, le=1)
-    win_margin: float = Field(0.02, ge=0, le=1)
-    cost_weight: float = Field(0.3, ge=0)
-    prior_quality: float = Field(0.5, ge=0, le=1)
-    prior_weight: float = Field(1.0, gt=0)
-    similarity_temperature: float = Field(0.02, gt=0)
+class RoutingConfig(RoutingKnobs, _Strict):
+    pass
 
 
 class ScheduleConfig(_Strict):

@@ -31,12 +31,9 @@ class JudgeWeights(BaseModel):
         return self
 
 
-class RoutingSettings(BaseModel):
-    """Thresholds are per embedder: cosine scales differ between embedding models."""
+class RoutingKnobs(BaseModel):
+    """The routing settings of the config file's [routing] table (thresholds are the embedder's)."""
 
-    low_threshold: float = Field(0.90, ge=-1, le=1)
-    high_threshold: float = Field(0.93, ge=-1, le=1)
-    cache_threshold: float = Field(0.985, ge=-1, le=1)
     k: int = Field(16, ge=1, le=256)
     shadow_rate: float = Field(0.1, ge=0, le=1)
     ta_audit_rate: float = Field(0.2, ge=0, le=1)
@@ -47,8 +44,17 @@ class RoutingSettings(BaseModel):
     # Prior belief in an unseen member's quality, worth `prior_weight` neighbours.
     prior_quality: float = Field(0.5, ge=0, le=1)
     prior_weight: float = Field(1.0, gt=0)
-    # Sharpness of similarity weighting: weight = exp((similarity - 1) / temperature).
+    # Sharpness of similarity weighting: a neighbour weighs
+    # exp((similarity - nearest similarity) / temperature).
     similarity_temperature: float = Field(0.02, gt=0)
+
+
+class RoutingSettings(RoutingKnobs):
+    """Thresholds are per embedder: cosine scales differ between embedding models."""
+
+    low_threshold: float = Field(0.90, ge=-1, le=1)
+    high_threshold: float = Field(0.93, ge=-1, le=1)
+    cache_threshold: float = Field(0.985, ge=-1, le=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> RoutingSettings:
