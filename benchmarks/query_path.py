@@ -169,7 +169,8 @@ async def _timed_lookups(mem: Memory, queries: list[list[float]]) -> list[float]
 def lookup(sizes: tuple[int, ...]) -> None:
     rng = np.random.default_rng(0)
     for size in sizes:
-        mem = Memory(Path(tempfile.mkdtemp()) / "m", 384)
+        path = Path(tempfile.mkdtemp()) / "m"
+        mem = Memory(path, 384)
         vectors = rng.normal(size=(size, 384)).astype("float32")
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         t = time.perf_counter()
@@ -179,6 +180,7 @@ def lookup(sizes: tuple[int, ...]) -> None:
                      "scores": {"a": 1.0}, "final_answer": "x", "winner": "a"}
                     for i in range(start, min(size, start + 10_000))]  # fmt: skip
             mem._table.add([{**r, "scores": "{}"} for r in rows])
+        mem = Memory(path, 384)  # reopened: it counts its rows at open, then those it appends
         mem._maybe_reindex()
         build = time.perf_counter() - t
         # The first compaction after an index build runs under the write lock record batches

@@ -5,6 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
+
+import tutelage.store.memory as memory_module
 from tutelage.store.memory import Memory
 
 
@@ -26,3 +30,22 @@ async def test_nearest_async_sees_rows_added_after_it_opened(
     assert [n.query_id for n in after] == ["b", "a"]
     assert after[0].scores == {"sup": 1.0} and after[0].final_answer == "42"
     assert abs(after[0].similarity - 0.6) < 1e-6 and abs(after[1].similarity) < 1e-6
+
+
+async def test_the_index_is_built_once_enough_rows_arrive_and_counted_rows_survive_reopening(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(memory_module, "INDEX_MIN_ROWS", 300)
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(400, 8)).astype("float32")
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    memory = Memory(tmp_path / "m", 8)
+    memory.add([_row(f"q{i}", vectors[i].tolist()) for i in range(250)])
+    assert not memory._has_index()
+    # Reopened, it counts the stored rows, so the next appends cross the bar from 250.
+    memory = Memory(tmp_path / "m", 8)
+    for i in range(250, 400, 50):
+        memory.add([_row(f"q{j}", vectors[j].tolist()) for j in range(i, i + 50)])
+    assert memory._has_index() and memory.count() == 400
+    found = await memory.nearest_async("default", vectors[123].tolist(), 4)
+    assert found[0].query_id == "q123" and found[0].similarity > 0.99

@@ -21,8 +21,10 @@ from ..models import Neighbour
 TABLE = "queries"
 INDEX_MIN_ROWS = 4096
 INDEX_GROWTH = 0.25  # rebuild once unindexed rows exceed this share of the indexed ones
-# Every append makes a new fragment that later searches must open; compact this often.
-COMPACT_EVERY_APPENDS = 64
+# Every append makes a new fragment that later searches must open; compact this often. One-row
+# appends to 2k rows, CPU per append plus one search: every 8 appends 14.9 ms, 16: 12.9 ms,
+# 32: 13.1 ms, 64: 17.2 ms (searches over up to 64 fragments cost 9.2 ms against 5.5 ms).
+COMPACT_EVERY_APPENDS = 16
 # Versions older than this are deleted on compaction; a search still reading one finishes first.
 KEEP_VERSIONS_FOR = timedelta(minutes=1)
 
@@ -60,11 +62,15 @@ class Memory:
                 f"the memory at {path} holds {existing.list_size}-d embeddings but the configured "
                 f"embedder makes {dim}-d ones; use another data_dir or the original embedder"
             )
-        self._indexed_rows = self._table.count_rows() if self._has_index() else 0
+        # Only this process writes the table (the worker owns its stores), so it counts the rows
+        # it appends instead of asking the table after every append.
+        self._rows = self._table.count_rows()
+        self._indexed_rows = self._rows if self._has_index() else 0
         self._appends = 0
 
     def _has_index(self) -> bool:
-        return any(i.index_type.startswith("IVF") for i in self._table.list_indices())
+        # Index types list in lancedb's own spelling (IVF_SQ as "IvfSq").
+        return any(i.index_type.lower().startswith("ivf") for i in self._table.list_indices())
 
     def count(self, tenant: str | None = None) -> int:
         return self._table.count_rows(f"tenant = {_quote(tenant)}" if tenant else None)
@@ -101,6 +107,7 @@ class Memory:
                 for r in fresh:
                     r["scores"] = json.dumps(r.get("scores") or {})
                 self._table.add(fresh)
+                self._rows += len(fresh)
                 self._appends += 1
                 if self._appends % COMPACT_EVERY_APPENDS == 0:
                     self._table.optimize(cleanup_older_than=KEEP_VERSIONS_FOR)
@@ -108,7 +115,7 @@ class Memory:
         return {r["query_id"] for r in fresh}
 
     def _maybe_reindex(self) -> None:
-        total = self._table.count_rows()
+        total = self._rows
         growth = total - self._indexed_rows
         if total < INDEX_MIN_ROWS or growth < max(
             INDEX_MIN_ROWS, INDEX_GROWTH * self._indexed_rows
