@@ -15,6 +15,7 @@ from typing import Any
 
 import lancedb
 import pyarrow as pa
+from lancedb.index import IvfSq
 
 from ..models import Neighbour
 
@@ -127,11 +128,7 @@ class Memory:
         # on (IVF_SQ: 4.4 s and 1.7 s; look-up p95 15.6 against 16.0 ms; recall@16 of random
         # vectors against exact search 0.96 against 0.16). benchmarks/query_path.py measures it.
         self._table.create_index(
-            metric="cosine",
-            index_type="IVF_SQ",
-            num_partitions=partitions,
-            vector_column_name="vector",
-            replace=True,
+            "vector", config=IvfSq(distance_type="cosine", num_partitions=partitions), replace=True
         )
         self._indexed_rows = total
 
