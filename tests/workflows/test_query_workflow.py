@@ -182,6 +182,10 @@ async def test_search_attributes_and_replay(school: Any) -> None:
     assert desc.typed_search_attributes.get(sa.ROUTE) == "novel"
     assert desc.typed_search_attributes.get(sa.WINNER) == r.winner
     assert desc.typed_search_attributes.get(sa.TENANT) == "default"
+    # `submit` set the tenant at the start: the run upserts only its outcome, once.
+    upserts = [e for e in history.events if e.HasField(
+        "upsert_workflow_search_attributes_event_attributes")]  # fmt: skip
+    assert len(upserts) == 1
     replayer = Replayer(workflows=[QueryWorkflow], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
 
