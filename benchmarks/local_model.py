@@ -29,7 +29,7 @@ from tutelage.config import parse_config  # noqa: E402
 from tutelage.models.local import LocalModelConfig  # noqa: E402
 from tutelage.options import local_task_queue  # noqa: E402
 from tutelage.providers.local import LocalProvider, completion_prompt  # noqa: E402
-from tutelage.workers.services import Services  # noqa: E402
+from tutelage.services import Services  # noqa: E402
 from tutelage.workers.worker import serving  # noqa: E402
 
 QUESTIONS = ["Write a short story about a lighthouse keeper.", "Describe the water cycle.",

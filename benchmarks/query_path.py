@@ -31,8 +31,8 @@ from tutelage.activities.query import QueryActivities  # noqa: E402
 from tutelage.client import submit  # noqa: E402
 from tutelage.config import parse_config  # noqa: E402
 from tutelage.models import QueryInput  # noqa: E402
+from tutelage.services import Services  # noqa: E402
 from tutelage.store.memory import KEEP_VERSIONS_FOR, Memory  # noqa: E402
-from tutelage.workers.services import Services  # noqa: E402
 from tutelage.workers.worker import build_worker  # noqa: E402
 from tutelage.workflows import search_attributes as sa  # noqa: E402
 

@@ -20,7 +20,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from tutelage.config import TutelageConfig, parse_config  # noqa: E402
-from tutelage.workflows import search_attributes as sa  # noqa: E402
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parent.parent
@@ -52,17 +51,35 @@ def make_config(tmp_path: Path, **overrides: Any) -> TutelageConfig:
 
 
 @pytest.fixture(scope="session")
-async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=sa.ALL,
-        ui=False,
-    )
+async def temporal_env(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[WorkflowEnvironment]:
+    """One real dev server for the suite. It is our child with a parent-death signal, so it
+    stops when the suite ends however it ends (a native crash in a test included)."""
+    from tutelage.workers.devserver import DevServer, free_port
+
+    server = DevServer(host="127.0.0.1", port=free_port(), ui_port=0, ui=False, persist=False,
+                       db_file=tmp_path_factory.mktemp("temporal") / "temporal.db")  # fmt: skip
+    server.start(60)
     try:
-        yield env
+        client = await _connect(server.address)
+        yield WorkflowEnvironment.from_client(client)
     finally:
-        await env.shutdown()
+        server.stop()
+
+
+async def _connect(address: str) -> Client:
+    """The dev server listens a moment before it serves: retry for a few seconds."""
+    import asyncio
+
+    for attempt in range(50):
+        try:
+            return await Client.connect(address, data_converter=pydantic_data_converter)
+        except RuntimeError:
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture
@@ -80,7 +97,7 @@ class School:
 @pytest.fixture
 def school(client: Client, tmp_path: Path) -> Callable[..., Any]:
     """`async with school(**config_overrides) as s:` runs a worker over a fresh data dir."""
-    from tutelage.workers.services import Services
+    from tutelage.services import Services
     from tutelage.workers.worker import serving
 
     @asynccontextmanager

@@ -75,8 +75,22 @@ MEMBER_MAX_TRANSITIONS_PER_RUN = 100
 
 
 def local_task_queue(task_queue: str) -> str:
-    """Local GGUF models' own queue: one slot per model, so they never hold up API calls."""
+    """Local GGUF models' own queue, served by their own worker process (one slot per model),
+    so they never hold up API calls and a native crash never takes the school's worker down."""
     return f"{task_queue}-local"
+
+
+# A local model's worker heartbeats while it generates: when the process dies (a native crash,
+# SIGKILL) the call is retried on the restarted worker after this long, not after its timeout.
+LOCAL_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+
+
+def local_answer_deadline(member_timeout_s: float) -> timedelta:
+    """How long a local call may wait and retry in all. With no local worker polling the queue
+    (none started, or one that keeps crashing) the call fails then, and the query records it,
+    instead of waiting for a worker forever."""
+    attempts = MODEL_CALL_RETRY.maximum_attempts
+    return answer_timeout(member_timeout_s) * attempts + timedelta(minutes=2)
 
 
 def school_scope(task_queue: str) -> str:

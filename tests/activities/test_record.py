@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tutelage.activities.query import QueryActivities
 from tutelage.models import MemberAnswer, QueryInput, QueryResult, RecordRequest, Route, Verdict
-from tutelage.workers.services import Services
+from tutelage.services import Services
 
 from ..conftest import make_config
 

@@ -1,7 +1,11 @@
-"""The `local/` provider: real generation by the bundled GGUF model through llama.cpp."""
+"""The `local/` provider: real generation by the bundled GGUF model through llama.cpp.
+
+Every test that loads or runs the model does it in a child process (`run_isolated`): a native
+crash in llama.cpp then fails that test with its signal, and the rest of the suite runs."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from pathlib import Path
@@ -11,6 +15,7 @@ import pytest
 
 pytest.importorskip("llama_cpp", reason="local models need the [local] extra")
 
+from tests.isolation import run_isolated  # noqa: E402
 from tutelage.models.local import FewShot, LocalModelConfig  # noqa: E402
 from tutelage.providers._litellm import litellm  # noqa: E402
 from tutelage.providers.local import (  # noqa: E402
@@ -27,8 +32,7 @@ def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("local-models")
 
 
-@pytest.fixture(scope="module")
-def provider(models_dir: Path) -> LocalProvider:
+def _gemma(models_dir: Path) -> LocalProvider:
     return LocalProvider([LocalModelConfig(name="gemma", n_ctx=512, max_tokens=8)], models_dir)
 
 
@@ -42,28 +46,37 @@ def test_completion_prompt_is_few_shot_with_exemplar_turns() -> None:
         "Q: Capital of Italy?\nA:")  # fmt: skip
 
 
-def test_bundled_model_answers_a_few_shot_question(provider: LocalProvider) -> None:
-    out = provider.generate(
-        "gemma", [{"role": "user", "content": "What is the capital of Italy?"}], 8
-    )
+def _ask(models_dir: Path, question: str) -> dict[str, Any]:
+    return _gemma(models_dir).generate("gemma", [{"role": "user", "content": question}], 8)
+
+
+def test_bundled_model_answers_a_few_shot_question(models_dir: Path) -> None:
+    out = run_isolated(_ask, models_dir, "What is the capital of Italy?")
     assert "Rome" in out["text"]
     assert out["prompt_tokens"] > 10 and out["completion_tokens"] >= 1
     assert 0 < out["ttft_ms"] <= out["total_ms"]
 
 
-async def test_through_litellm_with_token_counts(provider: LocalProvider) -> None:
+def _through_litellm(models_dir: Path) -> tuple[str, int, int]:
     from litellm.utils import custom_llm_setup
 
     others = [p for p in litellm.custom_provider_map if p.get("provider") != "local"]
-    litellm.custom_provider_map = [*others, {"provider": "local", "custom_handler": provider}]
+    litellm.custom_provider_map = [*others, {"provider": "local",
+                                             "custom_handler": _gemma(models_dir)}]  # fmt: skip
     custom_llm_setup()
-    r = await litellm.acompletion(model="local/gemma", num_retries=0, messages=[
-        {"role": "user", "content": "What is the capital of Japan?"}])  # fmt: skip
-    assert "Tokyo" in r.choices[0].message.content
-    assert r.usage.prompt_tokens > 10 and r.usage.completion_tokens >= 1
+    r = asyncio.run(litellm.acompletion(model="local/gemma", num_retries=0, messages=[
+        {"role": "user", "content": "What is the capital of Japan?"}]))  # fmt: skip
+    return r.choices[0].message.content, r.usage.prompt_tokens, r.usage.completion_tokens
 
 
-def test_concurrent_requests_to_one_model_run_one_at_a_time(provider: LocalProvider) -> None:
+def test_through_litellm_with_token_counts(models_dir: Path) -> None:
+    text, prompt_tokens, completion_tokens = run_isolated(_through_litellm, models_dir)
+    assert "Tokyo" in text
+    assert prompt_tokens > 10 and completion_tokens >= 1
+
+
+def _three_at_once(models_dir: Path) -> list[tuple[float, float]]:
+    provider = _gemma(models_dir)
     spans: list[tuple[float, float]] = []
     questions = ["What is the capital of Germany?", "What is the capital of Spain?",
                  "What is the capital of Egypt?"]  # fmt: skip
@@ -77,32 +90,41 @@ def test_concurrent_requests_to_one_model_run_one_at_a_time(provider: LocalProvi
         t.start()
     for t in threads:
         t.join()
-    spans.sort()
+    return sorted(spans)
+
+
+def test_concurrent_requests_to_one_model_run_one_at_a_time(models_dir: Path) -> None:
+    spans = run_isolated(_three_at_once, models_dir)
     assert len(spans) == 3
     assert all(prev[1] <= nxt[0] for prev, nxt in zip(spans, spans[1:], strict=False))
+
+
+def _generate(configs: list[LocalModelConfig], models_dir: Path, name: str, text: str,
+              max_tokens: int) -> dict[str, Any]:  # fmt: skip
+    return LocalProvider(configs, models_dir).generate(
+        name, [{"role": "user", "content": text}], max_tokens)  # fmt: skip
 
 
 def test_missing_and_corrupt_files_are_clear_errors(models_dir: Path, tmp_path: Path) -> None:
     junk = tmp_path / "junk.gguf"
     junk.write_bytes(b"not a model at all" * 100)
-    p = LocalProvider([LocalModelConfig(name="missing", path=tmp_path / "nope.gguf"),
-                       LocalModelConfig(name="corrupt", path=junk)], models_dir)  # fmt: skip
+    configs = [LocalModelConfig(name="missing", path=tmp_path / "nope.gguf"),
+               LocalModelConfig(name="corrupt", path=junk)]  # fmt: skip
     with pytest.raises(LocalModelError, match="no GGUF file at"):
-        p.generate("missing", [{"role": "user", "content": "hi"}], 4)
+        run_isolated(_generate, configs, models_dir, "missing", "hi", 4)
     with pytest.raises(LocalModelError, match="corrupt or not a GGUF model"):
-        p.generate("corrupt", [{"role": "user", "content": "hi"}], 4)
+        run_isolated(_generate, configs, models_dir, "corrupt", "hi", 4)
     with pytest.raises(LocalModelError, match="no local model 'other'"):
-        p.generate("other", [{"role": "user", "content": "hi"}], 4)
+        run_isolated(_generate, configs, models_dir, "other", "hi", 4)
 
 
 def test_context_overflow_and_empty_generation(models_dir: Path) -> None:
-    p = LocalProvider([LocalModelConfig(name="tiny", n_ctx=128),
-                       LocalModelConfig(name="mute", stop=["\n", " "], max_tokens=1)],
-                      models_dir)  # fmt: skip
+    configs = [LocalModelConfig(name="tiny", n_ctx=128),
+               LocalModelConfig(name="mute", stop=["\n", " "], max_tokens=1)]  # fmt: skip
     with pytest.raises(ContextOverflowError, match="the context holds 128"):
-        p.generate("tiny", [{"role": "user", "content": "word " * 400}], 4)
+        run_isolated(_generate, configs, models_dir, "tiny", "word " * 400, 4)
     with pytest.raises(EmptyGenerationError, match="generated nothing"):
-        p.generate("mute", [{"role": "user", "content": "What is the capital of Italy?"}], 1)
+        run_isolated(_generate, configs, models_dir, "mute", "What is the capital of Italy?", 1)
 
 
 async def test_local_student_in_a_query_workflow(school: Any, models_dir: Path) -> None:

@@ -56,8 +56,8 @@ from ..policy.distill import (
     to_chat_jsonl_record,
 )
 from ..policy.domains import cluster_count, kmeans, name_clusters
+from ..services import Services
 from ..store import stats
-from ..workers.services import Services
 from . import names
 
 MEMBER_WORKFLOW = "MemberWorkflow"

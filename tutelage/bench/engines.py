@@ -32,7 +32,7 @@ from ..models import (
 )
 from ..policy.cycles import cycle_workflow_id
 from ..providers.embedders import Embedder
-from ..workers.services import Services
+from ..services import Services
 from ..workflows.query_flow import run_query
 from .inline_cycles import InlineCycleSteps
 

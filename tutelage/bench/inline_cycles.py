@@ -30,7 +30,7 @@ from ..models.lifecycle import (
     StatsResult,
 )
 from ..policy.lifecycle import IllegalTransition, transition
-from ..workers.services import Services
+from ..services import Services
 from ..workflows.cycle_flows import run_distillation, run_evolution, run_promotion
 
 

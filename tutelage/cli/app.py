@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from ..config import ConfigError
+from .common import UserError
 
 app = typer.Typer(
     name="tutelage",
@@ -29,10 +30,6 @@ ConfigOption = Annotated[
 ]
 
 
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit status 1."""
-
-
 @app.command()
 def up(config: ConfigOption = None) -> None:
     """Start the local stack: the Temporal dev server (unless one is configured) and a worker."""
@@ -42,11 +39,39 @@ def up(config: ConfigOption = None) -> None:
 
 
 @app.command()
-def worker(config: ConfigOption = None) -> None:
+def worker(
+    config: ConfigOption = None,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="school: the workflows, the stores and the API model calls (and, unless "
+            "--no-local-worker, a supervised local-model worker process); local: only the "
+            "local GGUF models' queue."
+        ),
+    ] = "school",
+    local_worker: Annotated[
+        bool,
+        typer.Option(
+            help="With --role school: start and watch the local-model worker process when "
+            "local models are configured (off: run `--role local` elsewhere)."
+        ),
+    ] = True,
+) -> None:
     """Run a worker alone, against the configured (possibly shared) Temporal cluster."""
     from .up import run_worker_only
 
-    run_worker_only(config)
+    run_worker_only(config, role, local_worker)
+
+
+@app.command()
+def down(
+    config: ConfigOption = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for it to stop.")] = 60.0,
+) -> None:
+    """Stop the stack `tutelage up` started on this config's data directory (by its pid file)."""
+    from .up import run_down
+
+    run_down(config, timeout)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from ..config import TutelageConfig, load_config
 from ..models import QueryInput, QueryResult
 from ..options import query_workflow_id
 from ..policy.validation import query_problem
-from .app import UserError
+from .common import UserError
 
 out = Console()
 
@@ -55,7 +55,7 @@ def run_ask(
     timeout_s: float,
 ) -> None:
     from ..client import new_query_id, submit
-    from .up import _connect
+    from .common import connect
 
     cfg = load_config(config_path)
     query = QueryInput(text=text, domain=domain, tenant=tenant, reference=reference)
@@ -65,7 +65,7 @@ def run_ask(
     query.query_id = new_query_id(text)
 
     async def go() -> QueryResult:
-        client = await _connect(cfg, cfg.temporal.effective_address(), 10.0)
+        client = await connect(cfg, cfg.temporal.effective_address(), 10.0)
         try:
             return await asyncio.wait_for(submit(client, cfg, query), timeout_s)
         except TimeoutError:

@@ -10,7 +10,7 @@ from rich.console import Console
 from ..bench.datasets import DATASETS, DatasetError
 from ..bench.runner import DEFAULT_SWEEP, BenchOptions, run_bench
 from ..config import load_config
-from .app import UserError
+from .common import UserError
 
 out = Console()
 

@@ -28,16 +28,16 @@ from ..models.lifecycle import (
     TransitionRequest,
 )
 from ..options import member_workflow_id
-from .app import UserError
+from .common import UserError
 
 out = Console()
 T = TypeVar("T")
 
 
 async def _client(cfg: TutelageConfig) -> Client:
-    from .up import _connect
+    from .common import connect
 
-    return await _connect(cfg, cfg.temporal.effective_address(), 10.0)
+    return await connect(cfg, cfg.temporal.effective_address(), 10.0)
 
 
 def _run(cfg: TutelageConfig, fn: Callable[[Client], Awaitable[T]], timeout_s: float = 120.0) -> T:

@@ -1,4 +1,4 @@
-"""`tutelage up` and `tutelage worker`."""
+"""`tutelage up`, `tutelage worker` and `tutelage down`."""
 
 from __future__ import annotations
 
@@ -8,19 +8,29 @@ import logging
 import os
 import signal
 import sys
+import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from ..config import TutelageConfig, load_config
+from ..workers import pidfile
 from ..workers.devserver import DevServer, DevServerError
-from .app import UserError
+from .common import UserError, connect
 
 if TYPE_CHECKING:
     from temporalio.client import Client
 
 out = Console()
+
+# `tutelage up` records its pid here, in the data directory: `tutelage down` stops that process.
+UP_PID_FILE = "up.pid"
+ROLES = ("school", "local")
+
+Runner = Callable[[TutelageConfig, "Client", asyncio.Event], Coroutine[object, object, None]]
 
 
 def _configure_logging() -> None:
@@ -37,31 +47,32 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
-async def _connect(cfg: TutelageConfig, address: str, timeout_s: float) -> Client:
-    from ..workers.worker import connect
+def _runner(role: str, local_worker: bool) -> Runner:
+    if role == "local":
+        from ..workers.local_worker import run_local_worker
 
-    try:
-        return await asyncio.wait_for(connect(address, cfg.temporal.namespace), timeout_s)
-    except Exception as exc:  # noqa: BLE001 - any connection failure is one line for the user
-        raise UserError(
-            f"cannot reach Temporal at {address} (namespace {cfg.temporal.namespace}): "
-            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-        ) from None
-
-
-async def _serve(cfg: TutelageConfig, address: str, banner: str, sync: bool = False) -> None:
-    from ..workers.schedules import sync_schedules
+        return run_local_worker
     from ..workers.worker import run_worker
+
+    async def school(cfg: TutelageConfig, client: Client, stop: asyncio.Event) -> None:
+        await run_worker(cfg, client, stop, local_worker)
+
+    return school
+
+
+async def _serve(cfg: TutelageConfig, address: str, banner: str, run: Runner,
+                 sync: bool = False) -> None:  # fmt: skip
+    from ..workers.schedules import sync_schedules
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    client = await _connect(cfg, address, cfg.temporal.startup_timeout_s)
+    client = await connect(cfg, address, cfg.temporal.startup_timeout_s)
     if sync:  # `tutelage up` keeps the learning cycles' schedules in line with the config
         for sid, what in await sync_schedules(client, cfg):
             out.print(f"schedule {sid} {what}", style="dim")
-    task = asyncio.create_task(run_worker(cfg, client, stop))
+    task = asyncio.create_task(run(cfg, client, stop))
     await asyncio.sleep(0)
     out.print(banner, highlight=False)
     out.print("Press Ctrl-C to stop.", style="dim")
@@ -73,52 +84,110 @@ async def _serve(cfg: TutelageConfig, address: str, banner: str, sync: bool = Fa
 
 def _banner(cfg: TutelageConfig, address: str, started: bool) -> str:
     where = "started" if started else "using"
+    local = (f"\n  local models: {len(cfg.local_models)}, in their own worker process "
+             f"(log: {cfg.data_dir / 'local-worker.log'})" if cfg.local_models else "")  # fmt: skip
     return (
         f"[green]tutelage is up[/]: {where} Temporal at {address}, namespace "
         f"{cfg.temporal.namespace}, task queue {cfg.temporal.task_queue}\n"
         f"  UI:   {cfg.temporal.effective_ui_url()}\n"
-        f"  data: {cfg.data_dir}"
+        f"  data: {cfg.data_dir}{local}"
     )
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def run_up(config_path: Path | None) -> None:
     cfg = load_config(config_path)
     _configure_logging()
-    if not cfg.temporal.embedded():
-        address = cfg.temporal.effective_address()
-        asyncio.run(_serve(cfg, address, _banner(cfg, address, started=False), sync=True))
-        return
-    t = cfg.temporal
-    server = DevServer(host=t.host, port=t.port, ui_port=t.ui_port,
-                       db_file=cfg.data_dir / "temporal.db", namespace=t.namespace)  # fmt: skip
-    # Until the worker is serving, Ctrl-C must still stop the server we started.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    pid_path = cfg.data_dir / UP_PID_FILE
     try:
+        pidfile.write(pid_path)
+    except pidfile.AlreadyRunningError:
+        holder = pidfile.read(pid_path)
+        raise UserError(
+            f"tutelage is already up on {cfg.data_dir} (pid {holder.pid if holder else '?'}); "
+            "stop it with `tutelage down` (make down)"
+        ) from None
+    try:
+        _up(cfg)
+    finally:
+        pidfile.remove(pid_path)
+    _exit_now(0)
+
+
+def _up(cfg: TutelageConfig) -> None:
+    serve = _runner("school", local_worker=True)
+    # Until the worker is serving, Ctrl-C and `tutelage down` (SIGTERM) must still stop the
+    # server we started; then the event loop's handlers take over.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if not cfg.temporal.embedded():
+            address = cfg.temporal.effective_address()
+            asyncio.run(_serve(cfg, address, _banner(cfg, address, started=False), serve,
+                               sync=True))  # fmt: skip
+            return
+        t = cfg.temporal
+        server = DevServer(host=t.host, port=t.port, ui_port=t.ui_port,
+                           db_file=cfg.data_dir / "temporal.db", namespace=t.namespace)  # fmt: skip
         try:
             out.print(f"starting the Temporal dev server on {server.address} ...", style="dim")
-            server.start(t.startup_timeout_s)
-        except DevServerError as exc:
-            raise UserError(str(exc)) from None
-        asyncio.run(_serve(cfg, server.address, _banner(cfg, server.address, started=True),
-                           sync=True))  # fmt: skip
+            try:
+                server.start(t.startup_timeout_s)
+            except DevServerError as exc:
+                raise UserError(str(exc)) from None
+            asyncio.run(_serve(cfg, server.address, _banner(cfg, server.address, started=True),
+                               serve, sync=True))  # fmt: skip
+        finally:
+            server.stop()
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGINT, previous)
-        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         out.print("stopped.", style="dim")
-    _exit_now(0)
 
 
-def run_worker_only(config_path: Path | None) -> None:
+def run_worker_only(config_path: Path | None, role: str, local_worker: bool) -> None:
+    if role not in ROLES:
+        raise UserError(f"unknown worker role '{role}' (one of: {', '.join(ROLES)})")
     cfg = load_config(config_path)
     _configure_logging()
+    if role == "local" and not cfg.local_models:
+        raise UserError(f"{cfg.path}: no [[local_models]] configured: nothing for a local "
+                        "worker to serve")  # fmt: skip
     address = cfg.temporal.effective_address()
+    what = "local-model worker" if role == "local" else "worker"
     banner = (
-        f"[green]worker running[/] against {address}, namespace {cfg.temporal.namespace}, "
-        f"task queue {cfg.temporal.task_queue}"
+        f"[green]{what} running[/] against {address}, namespace {cfg.temporal.namespace}, "
+        f"task queue {cfg.temporal.task_queue}{'-local' if role == 'local' else ''}"
     )
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(cfg, address, banner))
-    out.print("worker stopped.", style="dim")
+        asyncio.run(_serve(cfg, address, banner, _runner(role, local_worker)))
+    out.print(f"{what} stopped.", style="dim")
     _exit_now(0)
+
+
+def run_down(config_path: Path | None, timeout_s: float) -> None:
+    """Stop the `tutelage up` recorded in the data directory's pid file, and wait for it."""
+    cfg = load_config(config_path)
+    pid_path = cfg.data_dir / UP_PID_FILE
+    rec = pidfile.read(pid_path)
+    if rec is None:
+        out.print(f"tutelage is not up on {cfg.data_dir} (no {UP_PID_FILE} there).")
+        return
+    if not rec.alive():
+        pidfile.remove(pid_path, rec.pid)
+        out.print(f"tutelage is not up on {cfg.data_dir}: removed a stale pid file "
+                  f"(pid {rec.pid} is not running).")  # fmt: skip
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(rec.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while rec.alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if rec.alive():
+        raise UserError(f"tutelage (pid {rec.pid}) did not stop within {timeout_s:g}s; "
+                        f"its pid file: {pid_path}")  # fmt: skip
+    out.print(f"stopped tutelage (pid {rec.pid}).")

@@ -44,6 +44,18 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-")[:40] or "x"
 
 
+def spawned_id(candidate_id: str, domain: str) -> str:
+    """The id of the member spawned from a candidate for a gap domain."""
+    return f"{_slug(candidate_id)}-{_slug(domain)}"
+
+
+def spawn_template(member_id: str, candidate_ids: list[str]) -> str | None:
+    """The candidate a spawned member's id says it came from (the longest that fits), so a
+    process without the roster can still call it as its template; None for any other id."""
+    fits = [c for c in candidate_ids if member_id.startswith(f"{_slug(c)}-")]
+    return max(fits, key=len) if fits else None
+
+
 def plan_spawns(
     gaps: list[Gap],
     candidates: list[MemberSpec],
@@ -68,7 +80,7 @@ def plan_spawns(
             continue
         tried = {m.spec.template for m in roster if m.spec.spawned_for == gap.domain}
         for c in candidates:
-            new_id = f"{_slug(c.id)}-{_slug(gap.domain)}"
+            new_id = spawned_id(c.id, gap.domain)
             if c.id in tried or new_id in ids:
                 continue
             spec = c.model_copy(update={"id": new_id, "role": Role.PROBATION, "template": c.id,

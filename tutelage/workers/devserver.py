@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..workflows.search_attributes import dev_server_flags
+from .processes import die_with_parent
 
 
 class DevServerError(RuntimeError):
@@ -56,6 +57,9 @@ class DevServer:
     ui_port: int
     db_file: Path
     namespace: str = "default"
+    ui: bool = True
+    # False: history in memory (the test suite's server); the log still goes beside db_file.
+    persist: bool = True
     process: subprocess.Popen[bytes] | None = None
     log_file: Path | None = None
 
@@ -69,7 +73,8 @@ class DevServer:
 
     def start(self, timeout_s: float) -> None:
         binary = find_binary()
-        for what, port in (("frontend", self.port), ("UI", self.ui_port)):
+        ports = [("frontend", self.port)] + ([("UI", self.ui_port)] if self.ui else [])
+        for what, port in ports:
             if port_in_use(self.host, port):
                 raise DevServerError(
                     f"port {port} ({what}) on {self.host} is already in use: stop what holds it, "
@@ -79,16 +84,18 @@ class DevServer:
         self.log_file = self.db_file.with_suffix(".log")
         args = [
             str(binary), "server", "start-dev",
-            "--db-filename", str(self.db_file),
-            "--ip", self.host, "--port", str(self.port), "--ui-port", str(self.ui_port),
+            *(["--db-filename", str(self.db_file)] if self.persist else []),
+            "--ip", self.host, "--port", str(self.port),
+            *(["--ui-port", str(self.ui_port)] if self.ui else ["--headless"]),
             "--namespace", self.namespace, "--log-level", "warn",
             *dev_server_flags(),
         ]  # fmt: skip
         log = self.log_file.open("ab")
         # Its own session: a terminal's Ctrl-C reaches us, and we stop it after the worker.
+        # It dies with us even when we cannot stop it (SIGKILL, a native crash).
         self.process = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            die_with_parent(args), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
         log.close()
         self._wait_until_serving(timeout_s)
@@ -102,7 +109,7 @@ class DevServer:
                     f"the Temporal dev server exited with status {self.process.returncode}: "
                     f"{self._log_tail()}"
                 )
-            if port_in_use(self.host, self.port) and self._ui_answers():
+            if port_in_use(self.host, self.port) and (not self.ui or self._ui_answers()):
                 return
             time.sleep(0.2)
         self.stop()

@@ -16,7 +16,6 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ..config import TutelageConfig
-from ..options import local_task_queue
 from ..workflows import search_attributes as sa
 from ..workflows.distillation import DistillationWorkflow
 from ..workflows.evolution import EvolutionWorkflow
@@ -77,21 +76,25 @@ def build_worker(client: Client, config: TutelageConfig, activities: list[Any]) 
 
 
 @asynccontextmanager
-async def serving(client: Client, config: TutelageConfig, services: Any) -> AsyncIterator[None]:
-    """Run the school's worker, and the local-model worker when local models are configured,
-    and make sure every configured member has its MemberWorkflow."""
+async def serving(
+    client: Client, config: TutelageConfig, services: Any, local_worker: bool = True
+) -> AsyncIterator[None]:
+    """Run the school's worker, and make sure every configured member has its MemberWorkflow.
+
+    When local models are configured and `local_worker` is set, their worker runs as a
+    supervised child process (restarted when it dies); without it, something else must serve
+    their queue (`tutelage worker --role local`, on this machine or another).
+    """
     from ..activities.query import QueryActivities
+    from .local_worker import LocalWorkerProcess, client_address
 
     query = QueryActivities(services)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(
             build_worker(client, config, all_activities(services, client, query))
         )
-        if config.local_models:
-            await stack.enter_async_context(Worker(
-                client, task_queue=local_task_queue(config.temporal.task_queue),
-                activities=[query.answer], max_concurrent_activities=len(config.local_models),
-            ))  # fmt: skip
+        if config.local_models and local_worker:
+            await stack.enter_async_context(LocalWorkerProcess(config, client_address(client)))
         await ensure_members(client, config)
         yield
 
@@ -115,14 +118,16 @@ async def ensure_members(client: Client, config: TutelageConfig) -> None:
                            supervisor=spec.id == config.supervisor)  # fmt: skip
 
 
-async def run_worker(config: TutelageConfig, client: Client, stop: asyncio.Event) -> None:
+async def run_worker(
+    config: TutelageConfig, client: Client, stop: asyncio.Event, local_worker: bool = True
+) -> None:
     """Open the stores, serve until `stop` is set, then shut down cleanly."""
-    from .services import Services
+    from ..services import Services
 
     services = await asyncio.to_thread(Services.open, config)
     try:
         await ensure_search_attributes(client)
-        async with serving(client, config, services):
+        async with serving(client, config, services, local_worker):
             await stop.wait()
     finally:
         services.close()

@@ -50,13 +50,15 @@ class _TemporalSteps:
         )  # fmt: skip
 
     async def answer(self, req: AnswerRequest, timeout_s: float) -> MemberAnswer:
-        # Local GGUF models answer on their own queue (one slot per model on their worker).
-        queue = (options.local_task_queue(workflow.info().task_queue)
-                 if req.model.startswith("local/") else None)  # fmt: skip
+        # Local GGUF models answer on their own queue, served by their own worker process.
+        local = req.model.startswith("local/")
         try:
             return await workflow.execute_activity(
-                names.ANSWER, req, result_type=MemberAnswer, task_queue=queue,
+                names.ANSWER, req, result_type=MemberAnswer,
+                task_queue=options.local_task_queue(workflow.info().task_queue) if local else None,
                 start_to_close_timeout=options.answer_timeout(timeout_s),
+                schedule_to_close_timeout=options.local_answer_deadline(timeout_s) if local else None,
+                heartbeat_timeout=options.LOCAL_HEARTBEAT_TIMEOUT if local else None,
                 retry_policy=options.MODEL_CALL_RETRY,
             )  # fmt: skip
         except ActivityError as exc:

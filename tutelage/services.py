@@ -11,18 +11,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import TutelageConfig
-from ..models import SchoolSnapshot
-from ..models.lifecycle import MemberSpec
-from ..policy.cost import Price
-from ..providers.embedders import Embedder, make_embedder
-from ..providers.pricing import member_price
-from ..providers.registry import close_providers, register_providers
-from ..store.batching import Coalescer
-from ..store.exemplars import ExemplarBank
-from ..store.ledger import Ledger
-from ..store.memory import Memory
-from ..store.roster import RosterStore
+from .config import TutelageConfig
+from .models import SchoolSnapshot
+from .models.lifecycle import MemberSpec
+from .policy.cost import Price
+from .providers.embedders import Embedder, make_embedder
+from .providers.pricing import member_price
+from .providers.registry import close_providers, register_providers
+from .store.batching import Coalescer
+from .store.exemplars import ExemplarBank
+from .store.ledger import Ledger
+from .store.memory import Memory
+from .store.roster import RosterStore
 
 
 @dataclass
@@ -63,6 +63,9 @@ class Services:
         )
         services.refresh()
         return services
+
+    def price(self, member_id: str) -> Price:
+        return self.prices[member_id]
 
     def spec(self, member_id: str) -> MemberSpec | None:
         """How to call a member: configured, or spawned by evolution (from the roster)."""

@@ -1,0 +1,28 @@
+"""What every command shares: the one-line user error, and connecting to Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from ..config import TutelageConfig
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line, exit status 1."""
+
+
+async def connect(cfg: TutelageConfig, address: str, timeout_s: float) -> Client:
+    """A client for `address`, or a UserError that says what failed in one line."""
+    from ..workers.worker import connect as connect_client
+
+    try:
+        return await asyncio.wait_for(connect_client(address, cfg.temporal.namespace), timeout_s)
+    except Exception as exc:  # noqa: BLE001 - any connection failure is one line for the user
+        raise UserError(
+            f"cannot reach Temporal at {address} (namespace {cfg.temporal.namespace}): "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
