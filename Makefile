@@ -10,8 +10,17 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# One stamp per set of extras, remade when pyproject.toml changes.
-$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+# llama-cpp-python (the [local] extra) compiles from source; the project pins it and sets its
+# build flags. Measured with benchmarks/local_model.py on this Xeon (AVX-512 + AMX; README,
+# "Local models"): the default -march=native build segfaults in decode on gemma3-270m.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
+# One stamp per set of extras, remade when pyproject.toml, the flags or the install step change.
+# scripts/install_llama.sh builds the wheel into a wheelhouse keyed by version and flags, never
+# through pip's cache (which would hand back a wheel built with other flags).
+$(VENV)/.installed-%: pyproject.toml Makefile scripts/install_llama.sh | $(BIN)/python
+	$(if $(findstring local,$*),bash scripts/install_llama.sh $(VENV) $(LLAMA_CPP_VERSION) "$(LLAMA_CMAKE_ARGS)")
 	$(BIN)/pip install --quiet -e ".[$(subst +,$(comma),$*)]"
 	touch $@
 
@@ -42,8 +51,10 @@ bench: $(VENV)/.installed-bench+test+local
 up: $(VENV)/.installed-bench
 	$(BIN)/tutelage up
 
+# Stops the `tutelage up` recorded in the data directory's pid file (CONFIG=path for another).
 down:
-	-pkill -INT -f "$(BIN)/tutelage up" || true
+	@if [ -x $(BIN)/tutelage ]; then $(BIN)/tutelage down $(if $(CONFIG),--config $(CONFIG)); \
+	else echo "no $(BIN)/tutelage: nothing was started from here"; fi
 
 clean:
 	rm -rf .tutelage bench-out

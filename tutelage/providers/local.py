@@ -117,6 +117,17 @@ class LocalProvider(litellm.CustomLLM):
             self._loaded[name] = _Loaded(llm, conf, chat)
             return self._loaded[name]
 
+    def load_all(self) -> dict[str, str]:
+        """Load every configured model now; what failed, by name (its calls fail the same way,
+        recorded per query, so a broken model never stops the others)."""
+        failed = {}
+        for name in self.configs:
+            try:
+                self.load(name)
+            except LocalModelError as exc:
+                failed[name] = str(exc)
+        return failed
+
     def close(self) -> None:
         """Free the loaded models now, not in interpreter finalisation (where llama.cpp's
         destructors can run after their library is gone)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..models.local import LocalModelConfig
 from ._litellm import litellm
@@ -34,6 +35,14 @@ def register_providers(
     from litellm.utils import custom_llm_setup
 
     custom_llm_setup()
+
+
+def local_provider() -> Any:
+    """The registered `local/` provider (a LocalProvider), or None."""
+    for p in litellm.custom_provider_map:
+        if p.get("provider") == "local":
+            return p.get("custom_handler")
+    return None
 
 
 def close_providers() -> None:

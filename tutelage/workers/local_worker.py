@@ -24,7 +24,7 @@ from ..activities.calls import ModelCalls
 from ..config import TutelageConfig, parse_config
 from ..options import local_task_queue
 from ..providers.catalog import ConfigCatalog
-from ..providers.registry import close_providers, register_providers
+from ..providers.registry import close_providers, local_provider, register_providers
 from .processes import exit_with_parent
 from .supervisor import Supervised, child_env
 
@@ -52,6 +52,12 @@ async def run_local_worker(config: TutelageConfig, client: Client, stop: asyncio
     register_providers(config.replay.data_dir, config.replay.latency_ms,
                        config.local_models, config.data_dir)  # fmt: skip
     try:
+        # Load the models before taking work: the first call does not pay for the load, and a
+        # model that cannot load is reported now (its calls then fail fast, recorded).
+        provider = local_provider()
+        failed = await asyncio.to_thread(provider.load_all) if provider is not None else {}
+        for name, error in failed.items():
+            log.error("local model '%s' is unavailable: %s", name, error)
         async with build_local_worker(client, config):
             await stop.wait()
     finally:

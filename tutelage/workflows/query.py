@@ -6,7 +6,13 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    TimeoutType,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.exceptions import TimeoutError as ActivityTimeoutError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -35,6 +41,10 @@ def _failure(exc: ActivityError) -> tuple[str, str]:
     cause = exc.cause
     if isinstance(cause, ApplicationError):
         return cause.message, cause.type or "ApplicationError"
+    if isinstance(cause, ActivityTimeoutError) and cause.type == TimeoutType.HEARTBEAT:
+        # Its last try's worker stopped heartbeating: the process died (a native crash) or hung.
+        return ("the worker serving the call stopped heartbeating on every try (it died or "
+                "hung: see the local-model worker's log)", "WorkerLost")  # fmt: skip
     return str(cause or exc), type(cause or exc).__name__
 
 
