@@ -4,17 +4,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo demo-local test lint bench up down clean
+.PHONY: demo demo-local test lint bench up down clean print-llama-version print-llama-flags
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
 # llama-cpp-python (the [local] extra) compiles from source; the project pins it and sets its
-# build flags. Measured with benchmarks/local_model.py on this Xeon (AVX-512 + AMX; README,
-# "Local models"): the default -march=native build segfaults in decode on gemma3-270m.
+# build flags, chosen by benchmarks/llama_builds.sh on a Xeon with AVX-512 and AMX (README,
+# "Local models"): llama.cpp's default (-march=native) segfaults in decode on gemma3-270m, its
+# run-time CPU variants find no backend (and, shown the way, pick the AMX one: SIGILL);
+# -march=native less AMX runs, 7.5% faster than a portable AVX2 build (-DGGML_NATIVE=OFF).
+# Other architectures keep llama.cpp's default. Override: make test LLAMA_CMAKE_ARGS="...".
 LLAMA_CPP_VERSION := 0.3.36
-LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+NO_AMX := -mno-amx-tile\ -mno-amx-int8\ -mno-amx-bf16
+LLAMA_CMAKE_ARGS ?= $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=ON -DCMAKE_C_FLAGS=$(NO_AMX) -DCMAKE_CXX_FLAGS=$(NO_AMX))
 
 # One stamp per set of extras, remade when pyproject.toml, the flags or the install step change.
 # scripts/install_llama.sh builds the wheel into a wheelhouse keyed by version and flags, never
@@ -55,6 +59,12 @@ up: $(VENV)/.installed-bench
 down:
 	@if [ -x $(BIN)/tutelage ]; then $(BIN)/tutelage down $(if $(CONFIG),--config $(CONFIG)); \
 	else echo "no $(BIN)/tutelage: nothing was started from here"; fi
+
+print-llama-version:
+	@echo $(LLAMA_CPP_VERSION)
+
+print-llama-flags:
+	@echo '$(LLAMA_CMAKE_ARGS)'
 
 clean:
 	rm -rf .tutelage bench-out

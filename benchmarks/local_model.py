@@ -1,8 +1,11 @@
 """Local GGUF speed: tokens/s and time to first token through the query path's ANSWER
-activity (a real Temporal server and worker) against llama-cpp-python called directly, in the
-same run, same model, same settings. Prints figures; asserts nothing.
+activity (a real Temporal server, the local-model worker in its own process as `tutelage up`
+runs it) against llama-cpp-python called directly, in the same run, same model, same settings.
+Prints figures and the llama.cpp build's CPU features; asserts nothing.
 
     python benchmarks/local_model.py [--runs 5] [--max-tokens 64] [--threads N]
+
+benchmarks/llama_builds.sh runs it once per build of llama-cpp-python (the flags compared).
 """
 
 from __future__ import annotations
@@ -119,10 +122,14 @@ def main() -> None:
     d_ttft, d_tps = direct(conf, path, args.runs)
     a_ttft, a_tps, overhead = asyncio.run(through_activity(conf, data, args.runs))
     med = statistics.median
+    import llama_cpp
+
+    features = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
+    print(f"== llama-cpp-python {llama_cpp.__version__}: {features}")
     print(f"== local model {conf.bundled} ({path.name}), {conf.threads()} threads, "
           f"{args.max_tokens} tokens, median of {args.runs} runs")  # fmt: skip
     print(f"  direct llama-cpp-python : {med(d_tps):6.1f} tokens/s   TTFT {med(d_ttft):6.1f} ms")
-    print(f"  through ANSWER activity : {med(a_tps):6.1f} tokens/s   TTFT {med(a_ttft):6.1f} ms "
+    print(f"  through the local worker: {med(a_tps):6.1f} tokens/s   TTFT {med(a_ttft):6.1f} ms "
           f"(+ {med(overhead):.0f} ms Temporal dispatch and return)")  # fmt: skip
     print(f"  activity / direct       : {med(a_tps) / med(d_tps):6.1%} of the direct speed "
           "(tokens/s end to end at the client; target >= 90%)")  # fmt: skip

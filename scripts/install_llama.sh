@@ -22,6 +22,7 @@ fi
 key=$(printf '%s' "$key_source" | sha256sum | cut -c1-16)
 wheelhouse="${TUTELAGE_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/tutelage/wheels}/llama-cpp-python-$version-$key"
 
+if [ -n "${LLAMA_PRINT_WHEELHOUSE:-}" ]; then echo "$wheelhouse"; exit 0; fi
 wheel=$(ls "$wheelhouse"/llama_cpp_python-"$version"-*.whl 2>/dev/null | head -n1 || true)
 if [ -z "$wheel" ]; then
   echo "building llama-cpp-python $version (CMAKE_ARGS: ${cmake_args:-none}); this takes a few minutes"

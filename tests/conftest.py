@@ -96,16 +96,18 @@ class School:
 
 @pytest.fixture
 def school(client: Client, tmp_path: Path) -> Callable[..., Any]:
-    """`async with school(**config_overrides) as s:` runs a worker over a fresh data dir."""
+    """`async with school(**config_overrides) as s:` runs a worker over a fresh data dir (and
+    the local-model worker process when local models are configured, unless local_worker is
+    False)."""
     from tutelage.services import Services
     from tutelage.workers.worker import serving
 
     @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[School]:
+    async def start(local_worker: bool = True, **overrides: Any) -> AsyncIterator[School]:
         cfg = make_config(tmp_path / uuid.uuid4().hex[:6], **overrides)
         services = Services.open(cfg)
         try:
-            async with serving(client, cfg, services):
+            async with serving(client, cfg, services, local_worker):
                 yield School(client, cfg, services)
         finally:
             services.close()

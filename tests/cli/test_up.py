@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from tutelage.workers.devserver import free_port, port_in_use
+from tutelage.workers.processes import die_with_parent
 
 from .test_cli import GOOD_MEMBERS
 
@@ -36,7 +37,8 @@ def test_up_serves_and_sigint_stops_everything(tmp_path: Path) -> None:
         + GOOD_MEMBERS
     )
     env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
-    proc = subprocess.Popen([sys.executable, "-m", "tutelage", "up", "--config", str(config)],
+    proc = subprocess.Popen(die_with_parent([sys.executable, "-m", "tutelage", "up", "--config",
+                                             str(config)]),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)  # fmt: skip
     lines: list[str] = []
     try:
@@ -130,7 +132,9 @@ def test_down_stops_the_up_in_its_pid_file_with_its_local_worker(tmp_path: Path)
     config.write_text(f'supervisor = "a"\ndata_dir = "state"\n[temporal]\nport = {port}\n'
                       f'ui_port = {ui_port}\n' + GOOD_MEMBERS + LOCAL_MEMBER)  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
-    up = subprocess.Popen([sys.executable, "-m", "tutelage", "up", "--config", str(config)],
+    # A child that dies with this test run, whatever ends it.
+    up = subprocess.Popen(die_with_parent([sys.executable, "-m", "tutelage", "up", "--config",
+                                           str(config)]),
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)  # fmt: skip
     state = tmp_path / "state"
     try:

@@ -99,3 +99,55 @@ async def test_a_killed_local_worker_restarts_and_the_query_completes(
     assert sorted(attempts) == [1, 2], attempts
     # One ledger row per call: the retry is not a second call.
     assert rows == [("gemma", "answer", None), ("sup", "answer", None)]
+
+
+async def test_a_local_worker_started_alone_serves_the_school(school: Any, tmp_path: Any) -> None:
+    """`tutelage worker --role local` on "another machine": its own config file and data dir."""
+    import subprocess
+    import sys
+
+    from tutelage.client import submit
+    from tutelage.workers.processes import die_with_parent
+
+    async with school(members=[SUP, GEMMA], local_models=[{"name": "gemma", "max_tokens": 8}],
+                      embedder=NOVEL, local_worker=False) as s:  # fmt: skip
+        config = tmp_path / "local.toml"
+        config.write_text(
+            f'supervisor = "sup"\ndata_dir = "elsewhere"\n[temporal]\n'
+            f'task_queue = "{s.config.temporal.task_queue}"\n'
+            '[[local_models]]\nname = "gemma"\nmax_tokens = 8\n'
+            '[[members]]\nid = "sup"\nmodel = "openai/sup-model"\n'
+            '[[members]]\nid = "gemma"\nmodel = "local/gemma"\n'
+        )  # fmt: skip
+        address = s.client.service_client.config.target_host
+        env = {**os.environ, "TEMPORAL_ADDRESS": address}
+        worker = subprocess.Popen(
+            die_with_parent([sys.executable, "-m", "tutelage", "worker", "--role", "local",
+                             "--config", str(config)]),
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )  # fmt: skip
+        try:
+            r = await asyncio.wait_for(submit(s.client, s.config, QueryInput(
+                text="What is the capital of Italy?", query_id=uuid.uuid4().hex[:12])), 120)  # fmt: skip
+        finally:
+            worker.send_signal(signal.SIGINT)
+            out, _ = worker.communicate(timeout=60)
+    calls = {c.member_id: c for c in r.calls}
+    assert calls["gemma"].ok and "Rome" in (calls["gemma"].text or ""), calls["gemma"]
+    assert "local-model worker running" in out and worker.returncode == 0, out
+    assert (tmp_path / "elsewhere" / "models").is_dir()  # its own data dir, no store opened
+    assert not (tmp_path / "elsewhere" / "ledger.duckdb").exists()
+
+
+def test_a_local_worker_without_local_models_is_one_clear_line(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "t.toml"
+    config.write_text('supervisor = "a"\n[[members]]\nid = "a"\nmodel = "openai/gpt-4o"\n')
+    r = subprocess.run([sys.executable, "-m", "tutelage", "worker", "--role", "local", "--config",
+                        str(config)], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 1 and "no [[local_models]] configured" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "tutelage", "worker", "--role", "gpu", "--config",
+                        str(config)], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 1 and "unknown worker role 'gpu'" in r.stderr

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..config import ConfigError
 from .common import UserError
@@ -174,10 +175,10 @@ def main() -> None:
     try:
         app()
     except ConfigError as exc:
-        err.print(f"[red]config error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]config error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except UserError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         # No interpreter finalisation: a started Temporal runtime's native threads can abort it.
         sys.stdout.flush()
         sys.stderr.flush()
