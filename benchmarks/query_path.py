@@ -33,7 +33,7 @@ from tutelage.config import parse_config  # noqa: E402
 from tutelage.models import QueryInput  # noqa: E402
 from tutelage.services import Services  # noqa: E402
 from tutelage.store.memory import KEEP_VERSIONS_FOR, Memory  # noqa: E402
-from tutelage.workers.worker import build_worker  # noqa: E402
+from tutelage.workers.worker import build_calls_worker, build_worker  # noqa: E402
 from tutelage.workflows import search_attributes as sa  # noqa: E402
 
 
@@ -104,10 +104,12 @@ async def workflows(n: int, repeats: int) -> None:
                                       "distillation_every_queries": 0},
                         "temporal": {"task_queue": "bench-query"}}, tmp / "t.toml")  # fmt: skip
     services = Services.open(cfg)
+    acts = QueryActivities(services)
     client = env.client
     try:
         async with (
-            build_worker(client, cfg, QueryActivities(services).all()),
+            build_worker(client, cfg, acts.all()),
+            build_calls_worker(client, cfg, acts.calls),
             Worker(
                 client,
                 task_queue="bench-base",

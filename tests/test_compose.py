@@ -14,7 +14,7 @@ from .conftest import REPO
 def test_compose_is_consistent() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"postgresql", "temporal", "temporal-ui", "worker"} <= set(services)
+    assert {"postgresql", "temporal", "temporal-ui", "store", "answerer"} <= set(services)
     volumes = set(compose.get("volumes", {}))
     for name, svc in services.items():
         deps = svc.get("depends_on", [])
@@ -24,21 +24,35 @@ def test_compose_is_consistent() -> None:
             source = mount.split(":", 1)[0]
             assert source.startswith((".", "/")) or source in volumes, f"{name}: {source}"
     assert services["temporal"]["environment"]["DB"].startswith("postgres")
-    build = services["worker"]["build"]
-    assert (REPO / build["context"] / build["dockerfile"]).is_file()
-    env = services["worker"]["environment"]
-    assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
-    assert "OPENAI_API_KEY" in env and "ANTHROPIC_API_KEY" in env
+    for name in ("store", "answerer"):
+        build = services[name]["build"]
+        assert (REPO / build["context"] / build["dockerfile"]).is_file()
+        env = services[name]["environment"]
+        assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
+        assert "OPENAI_API_KEY" in env and "ANTHROPIC_API_KEY" in env
+    # The store owner keeps the school's data on a volume; answer workers hold none.
+    assert any(m.endswith(":/data") for m in services["store"]["volumes"])
+    assert "volumes" not in services["answerer"]
 
 
-def test_worker_runs_a_real_cli_command() -> None:
+def test_answerers_scale() -> None:
+    """`docker compose up --scale answerer=4` needs a service that can run four times: no
+    fixed container name, no published host port, nothing on a volume."""
+    answerer = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["answerer"]
+    assert "container_name" not in answerer and "ports" not in answerer
+    assert answerer["command"][:3] == ["worker", "--role", "answer"]
+
+
+def test_services_run_real_cli_commands() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    command = compose["services"]["worker"]["command"]
     dockerfile = (REPO / "Dockerfile").read_text()
     assert re.search(r'ENTRYPOINT \["tutelage"\]', dockerfile)
-    r = subprocess.run([sys.executable, "-m", "tutelage", command[0], "--help"],
-                       capture_output=True, text=True, timeout=60)  # fmt: skip
-    assert r.returncode == 0 and "--config" in r.stdout
+    for name in ("store", "answerer"):
+        command = compose["services"][name]["command"]
+        r = subprocess.run([sys.executable, "-m", "tutelage", command[0], "--help"],
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert r.returncode == 0 and "--config" in r.stdout and "--role" in r.stdout
+        assert command[2] in r.stdout  # the role is one the command knows
     # Every file the Dockerfile copies exists in the repository.
     for line in dockerfile.splitlines():
         if line.startswith("COPY "):

@@ -32,7 +32,7 @@ async def submit(
     return await client.execute_workflow(
         QueryWorkflow.run,
         query,
-        id=query_workflow_id(query.tenant, query.query_id),
+        id=query_workflow_id(query.tenant, query.query_id, config.temporal.task_queue),
         task_queue=config.temporal.task_queue,
         execution_timeout=timedelta(seconds=timeout_s) if timeout_s else None,
         # Set at the start, so the UI filters running queries by tenant and the workflow needs

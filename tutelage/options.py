@@ -52,10 +52,17 @@ def answer_timeout(member_timeout_s: float) -> timedelta:
     return timedelta(seconds=member_timeout_s) + ANSWER_TIMEOUT_SLACK
 
 
-def query_workflow_id(tenant: str, query_id: str) -> str:
-    """Readable, unique per query: `query-<tenant>-<id>`."""
-    return f"query-{tenant}-{query_id}"
+def query_workflow_id(tenant: str, query_id: str, task_queue: str = "tutelage") -> str:
+    """Readable, unique per query: `query-<tenant>-<id>` in the default school, and
+    `query-<task queue>-<tenant>-<id>` in any other, so two schools on one cluster never share
+    a run (the same tenant and query id in both included)."""
+    scope = school_scope(task_queue)
+    return f"query-{scope}-{tenant}-{query_id}" if scope else f"query-{tenant}-{query_id}"
 
+
+# The store owner's activities heartbeat (workers/heartbeats.py): when it dies mid-step, its
+# successor retries the step after this long, not after the step's timeout.
+STORE_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 # The learning cycles: reading the ledger, clustering and the quality gate may take a while.
 ROSTER_TIMEOUT = timedelta(seconds=30)
@@ -74,15 +81,27 @@ CYCLE_WORKFLOWS = {"promotion": "PromotionWorkflow", "evolution": "EvolutionWork
 MEMBER_MAX_TRANSITIONS_PER_RUN = 100
 
 
+def calls_task_queue(task_queue: str) -> str:
+    """The model calls' own queue (answer, judge): they take seconds and need no store, so any
+    number of stateless answer workers serve it, while the store owner serves `task_queue`
+    (the workflows and their store activities)."""
+    return f"{task_queue}-calls"
+
+
+# Model calls in flight per worker: each waits on a provider, almost no CPU of its own.
+MAX_CONCURRENT_CALLS = 64
+
+
 def local_task_queue(task_queue: str) -> str:
     """Local GGUF models' own queue, served by their own worker process (one slot per model),
     so they never hold up API calls and a native crash never takes the school's worker down."""
     return f"{task_queue}-local"
 
 
-# A local model's worker heartbeats while it generates: when the process dies (a native crash,
-# SIGKILL) the call is retried on the restarted worker after this long, not after its timeout.
-LOCAL_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
+# A model call heartbeats while it waits: when the worker serving it dies (an answer worker
+# killed, a native crash in a local model) the call is retried on another worker (or the
+# restarted one) after this long, not after the member's whole timeout.
+CALL_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
 def local_answer_deadline(member_timeout_s: float) -> timedelta:

@@ -1,7 +1,8 @@
 """What a worker process owns: the config, the embedder, the stores and the prices.
 
 DuckDB allows one read-write process and LanceDB's concurrent writers are unsafe, so exactly
-one worker opens a data directory; everything else reads through Temporal.
+one process (the store owner) opens a data directory, under an exclusive lock
+(`store/owner.py`); everything else reads through Temporal.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .store.batching import Coalescer
 from .store.exemplars import ExemplarBank
 from .store.ledger import Ledger
 from .store.memory import Memory
+from .store.owner import StoreLock
 from .store.roster import RosterStore
 
 
@@ -39,6 +41,7 @@ class Services:
     _spawned: dict[str, MemberSpec] = field(default_factory=dict)
     _embed_lock: threading.Lock = field(default_factory=threading.Lock)
     _embed_batches: Coalescer[str, np.ndarray] | None = None
+    _owner: StoreLock | None = None
 
     @classmethod
     def open(cls, config: TutelageConfig, embedder: Embedder | None = None) -> Services:
@@ -49,8 +52,14 @@ class Services:
         )
         data = config.data_dir
         data.mkdir(parents=True, exist_ok=True)
+        owner = StoreLock(data)
+        owner.acquire()  # StoreOwnedError while another live process owns this directory
         prices = {m.id: member_price(m) for m in config.members}
-        ledger = Ledger(data / "ledger.duckdb")
+        try:
+            ledger = Ledger(data / "ledger.duckdb")
+        except Exception:
+            owner.release()
+            raise
         services = cls(
             config=config,
             embedder=emb,
@@ -60,6 +69,7 @@ class Services:
             school=config.school(prices),
             roster=RosterStore(ledger),
             exemplars=ExemplarBank(data / "exemplars.lance", emb.dim),
+            _owner=owner,
         )
         services.refresh()
         return services
@@ -106,3 +116,5 @@ class Services:
     def close(self) -> None:
         self.ledger.close()
         close_providers()
+        if self._owner is not None:
+            self._owner.release()

@@ -77,7 +77,7 @@ async def test_a_killed_local_worker_restarts_and_the_query_completes(
         qid = uuid.uuid4().hex[:12]
         handle = await s.client.start_workflow(
             "QueryWorkflow", QueryInput(text="Tell me about the history of Rome.", query_id=qid),
-            id=query_workflow_id("default", qid), task_queue=s.config.temporal.task_queue,
+            id=query_workflow_id("default", qid, s.config.temporal.task_queue), task_queue=s.config.temporal.task_queue,
             result_type=QueryResult,
         )  # fmt: skip
         await _wait_until_generating(handle)

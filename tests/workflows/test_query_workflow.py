@@ -176,7 +176,7 @@ async def test_empty_and_unknown_tenant_give_failed_results(school: Any) -> None
 async def test_search_attributes_and_replay(school: Any) -> None:
     async with school() as s:
         r = await ask(s, "What is six times seven?")
-        handle = s.client.get_workflow_handle(query_workflow_id("default", r.query_id))
+        handle = s.client.get_workflow_handle(query_workflow_id("default", r.query_id, s.config.temporal.task_queue))
         desc = await handle.describe()
         history = await handle.fetch_history()
     assert desc.typed_search_attributes.get(sa.ROUTE) == "novel"
@@ -194,7 +194,7 @@ async def test_a_run_started_without_the_tenant_attribute_sets_it_itself(school:
     """`submit` sets the tenant at the start; another starter (the temporal CLI) does not."""
     async with school() as s:
         q = QueryInput(text="What is six times seven?", query_id=uuid.uuid4().hex[:12])
-        wf_id = query_workflow_id("default", q.query_id)
+        wf_id = query_workflow_id("default", q.query_id, s.config.temporal.task_queue)
         await s.client.execute_workflow(QueryWorkflow.run, q, id=wf_id,
                                         task_queue=s.config.temporal.task_queue)  # fmt: skip
         handle = s.client.get_workflow_handle(wf_id)

@@ -6,11 +6,8 @@ process that has the config can serve them: the school's worker, and the local-m
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from temporalio import activity
@@ -61,28 +58,6 @@ def classify(exc: Exception, member_id: str) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=not retryable)
 
 
-@asynccontextmanager
-async def heartbeating() -> AsyncIterator[None]:
-    """Heartbeat while the body runs, when the activity has a heartbeat timeout: a worker that
-    dies mid-call (a native crash in a local model) is noticed in that timeout, and the call is
-    retried elsewhere, instead of after the whole start-to-close timeout."""
-    timeout = activity.info().heartbeat_timeout if activity.in_activity() else None
-    if not timeout:
-        yield
-        return
-
-    async def beat() -> None:
-        while True:
-            activity.heartbeat()
-            await asyncio.sleep(timeout.total_seconds() / 4)
-
-    task = asyncio.create_task(beat())
-    try:
-        yield
-    finally:
-        task.cancel()
-
-
 class ModelCalls:
     def __init__(self, catalog: MemberCatalog) -> None:
         self.catalog = catalog
@@ -116,8 +91,7 @@ class ModelCalls:
         messages = exemplar_messages(req.exemplars, req.text)
         started = time.perf_counter()
         try:
-            async with heartbeating():
-                response = await litellm.acompletion(messages=messages, **kwargs)
+            response = await litellm.acompletion(messages=messages, **kwargs)
         except Exception as exc:  # noqa: BLE001 - every provider error is classified
             raise classify(exc, req.member_id) from None
         latency = (time.perf_counter() - started) * 1000
@@ -188,3 +162,5 @@ class ModelCalls:
             error=f"malformed judge output twice: {error}" if unjudged else None,
         )
 
+    def all(self) -> list[Any]:
+        return [self.answer, self.judge]

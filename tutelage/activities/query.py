@@ -98,4 +98,5 @@ class QueryActivities:
         return results
 
     def all(self) -> list[Any]:
-        return [self.recall, self.answer, self.judge, self.record]
+        """The store activities, served with the workflows by the store owner."""
+        return [self.recall, self.record]

@@ -45,9 +45,10 @@ def worker(
     role: Annotated[
         str,
         typer.Option(
-            help="school: the workflows, the stores and the API model calls (and, unless "
-            "--no-local-worker, a supervised local-model worker process); local: only the "
-            "local GGUF models' queue."
+            help="school: all in one (the workflows, the stores and the model calls); store: "
+            "the store owner alone (workflows and stores; one per data_dir); answer: a stateless "
+            "model-call worker (run any number); local: the local GGUF models' queue. school "
+            "and store also supervise a local-model worker unless --no-local-worker."
         ),
     ] = "school",
     local_worker: Annotated[

@@ -69,7 +69,7 @@ def run_ask(
         try:
             return await asyncio.wait_for(submit(client, cfg, query), timeout_s)
         except TimeoutError:
-            wid = query_workflow_id(tenant, query.query_id)
+            wid = query_workflow_id(tenant, query.query_id, cfg.temporal.task_queue)
             raise UserError(
                 f"no answer within {timeout_s:g}s; is a worker serving task queue "
                 f"'{cfg.temporal.task_queue}'? The run: {cfg.temporal.run_url(wid)}"

@@ -28,7 +28,7 @@ out = Console()
 
 # `tutelage up` records its pid here, in the data directory: `tutelage down` stops that process.
 UP_PID_FILE = "up.pid"
-ROLES = ("school", "local")
+ROLES = ("school", "store", "answer", "local")
 
 Runner = Callable[[TutelageConfig, "Client", asyncio.Event], Coroutine[object, object, None]]
 
@@ -52,12 +52,15 @@ def _runner(role: str, local_worker: bool) -> Runner:
         from ..workers.local_worker import run_local_worker
 
         return run_local_worker
-    from ..workers.worker import run_worker
+    from ..workers.worker import run_answer_worker, run_worker
 
-    async def school(cfg: TutelageConfig, client: Client, stop: asyncio.Event) -> None:
-        await run_worker(cfg, client, stop, local_worker)
+    if role == "answer":
+        return run_answer_worker
 
-    return school
+    async def store_owner(cfg: TutelageConfig, client: Client, stop: asyncio.Event) -> None:
+        await run_worker(cfg, client, stop, local_worker, model_calls=role == "school")
+
+    return store_owner
 
 
 async def _serve(cfg: TutelageConfig, address: str, banner: str, run: Runner,
@@ -157,11 +160,19 @@ def run_worker_only(config_path: Path | None, role: str, local_worker: bool) -> 
     if role == "local" and not cfg.local_models:
         raise UserError(f"{cfg.path}: no [[local_models]] configured: nothing for a local "
                         "worker to serve")  # fmt: skip
+    from ..options import calls_task_queue, local_task_queue
+
     address = cfg.temporal.effective_address()
-    what = "local-model worker" if role == "local" else "worker"
+    tq = cfg.temporal.task_queue
+    what, queues = {
+        "school": ("worker", f"{tq} and {calls_task_queue(tq)}"),
+        "store": ("store owner", tq),
+        "answer": ("answer worker", calls_task_queue(tq)),
+        "local": ("local-model worker", local_task_queue(tq)),
+    }[role]
     banner = (
         f"[green]{what} running[/] against {address}, namespace {cfg.temporal.namespace}, "
-        f"task queue {cfg.temporal.task_queue}{'-local' if role == 'local' else ''}"
+        f"task queue {queues}"
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(cfg, address, banner, _runner(role, local_worker)))

@@ -25,6 +25,7 @@ from ..config import TutelageConfig, parse_config
 from ..options import local_task_queue
 from ..providers.catalog import ConfigCatalog
 from ..providers.registry import close_providers, local_provider, register_providers
+from .heartbeats import INTERCEPTORS
 from .processes import exit_with_parent
 from .supervisor import Supervised, child_env
 
@@ -45,6 +46,7 @@ def build_local_worker(client: Client, config: TutelageConfig) -> Worker:
         activities=[calls.answer],
         # One generation per model at a time: llama.cpp already uses the cores it is given.
         max_concurrent_activities=max(1, len(config.local_models)),
+        interceptors=INTERCEPTORS,
     )
 
 

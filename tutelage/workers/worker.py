@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from ..config import TutelageConfig
+from ..options import MAX_CONCURRENT_CALLS, calls_task_queue
 from ..workflows import search_attributes as sa
 from ..workflows.distillation import DistillationWorkflow
 from ..workflows.evolution import EvolutionWorkflow
@@ -23,6 +24,7 @@ from ..workflows.member import MemberWorkflow
 from ..workflows.promotion import PromotionWorkflow
 from ..workflows.query import QueryWorkflow
 from ..workflows.roster_report import RosterReportWorkflow
+from .heartbeats import INTERCEPTORS
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ _RUNNER = SandboxedWorkflowRunner(
 
 
 def build_worker(client: Client, config: TutelageConfig, activities: list[Any]) -> Worker:
+    """The store owner's worker: the workflows and the activities that touch the stores."""
     return Worker(
         client,
         task_queue=config.temporal.task_queue,
@@ -72,18 +75,36 @@ def build_worker(client: Client, config: TutelageConfig, activities: list[Any]) 
         activities=activities,
         workflow_runner=_RUNNER,
         max_concurrent_activities=64,
+        interceptors=INTERCEPTORS,
+    )
+
+
+def build_calls_worker(client: Client, config: TutelageConfig, calls: Any) -> Worker:
+    """A worker for the model calls' queue (answer, judge): `calls` is a ModelCalls."""
+    return Worker(
+        client,
+        task_queue=calls_task_queue(config.temporal.task_queue),
+        activities=calls.all(),
+        max_concurrent_activities=MAX_CONCURRENT_CALLS,
+        interceptors=INTERCEPTORS,
     )
 
 
 @asynccontextmanager
 async def serving(
-    client: Client, config: TutelageConfig, services: Any, local_worker: bool = True
+    client: Client,
+    config: TutelageConfig,
+    services: Any,
+    local_worker: bool = True,
+    model_calls: bool = True,
 ) -> AsyncIterator[None]:
-    """Run the school's worker, and make sure every configured member has its MemberWorkflow.
+    """Run the school's worker (the store owner), and make sure every configured member has
+    its MemberWorkflow.
 
-    When local models are configured and `local_worker` is set, their worker runs as a
-    supervised child process (restarted when it dies); without it, something else must serve
-    their queue (`tutelage worker --role local`, on this machine or another).
+    With `model_calls` the same process also serves the model calls' queue (the all-in-one
+    worker); without, answer workers elsewhere must (`tutelage worker --role answer`). When
+    local models are configured and `local_worker` is set, their worker runs as a supervised
+    child process (restarted when it dies); without, `tutelage worker --role local` must.
     """
     from ..activities.query import QueryActivities
     from .local_worker import LocalWorkerProcess, client_address
@@ -93,6 +114,8 @@ async def serving(
         await stack.enter_async_context(
             build_worker(client, config, all_activities(services, client, query))
         )
+        if model_calls:
+            await stack.enter_async_context(build_calls_worker(client, config, query.calls))
         if config.local_models and local_worker:
             await stack.enter_async_context(LocalWorkerProcess(config, client_address(client)))
         await ensure_members(client, config)
@@ -119,7 +142,11 @@ async def ensure_members(client: Client, config: TutelageConfig) -> None:
 
 
 async def run_worker(
-    config: TutelageConfig, client: Client, stop: asyncio.Event, local_worker: bool = True
+    config: TutelageConfig,
+    client: Client,
+    stop: asyncio.Event,
+    local_worker: bool = True,
+    model_calls: bool = True,
 ) -> None:
     """Open the stores, serve until `stop` is set, then shut down cleanly."""
     from ..services import Services
@@ -127,7 +154,21 @@ async def run_worker(
     services = await asyncio.to_thread(Services.open, config)
     try:
         await ensure_search_attributes(client)
-        async with serving(client, config, services, local_worker):
+        async with serving(client, config, services, local_worker, model_calls):
             await stop.wait()
     finally:
         services.close()
+
+
+async def run_answer_worker(config: TutelageConfig, client: Client, stop: asyncio.Event) -> None:
+    """A stateless answer worker: the model calls' queue, from the config alone (no store)."""
+    from ..activities.calls import ModelCalls
+    from ..providers.catalog import ConfigCatalog
+    from ..providers.registry import close_providers, register_providers
+
+    register_providers(config.replay.data_dir, config.replay.latency_ms)
+    try:
+        async with build_calls_worker(client, config, ModelCalls(ConfigCatalog(config))):
+            await stop.wait()
+    finally:
+        close_providers()

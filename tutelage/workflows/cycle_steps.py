@@ -35,6 +35,7 @@ async def _run(name: str, arg: Any, result_type: type[R]) -> R:
     return await workflow.execute_activity(
         name, arg, result_type=result_type,
         start_to_close_timeout=options.CYCLE_STEP_TIMEOUT, retry_policy=options.CYCLE_RETRY,
+        heartbeat_timeout=options.STORE_HEARTBEAT_TIMEOUT,
     )  # fmt: skip
 
 

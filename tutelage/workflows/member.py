@@ -57,6 +57,7 @@ class MemberWorkflow:
         await workflow.execute_activity(
             names.WRITE_ROSTER, req, result_type=RosterWriteResult,
             start_to_close_timeout=options.ROSTER_TIMEOUT, retry_policy=options.STORE_RETRY,
+            heartbeat_timeout=options.STORE_HEARTBEAT_TIMEOUT,
         )  # fmt: skip
 
     @workflow.query

@@ -60,15 +60,17 @@ class _TemporalSteps:
         )  # fmt: skip
 
     async def answer(self, req: AnswerRequest, timeout_s: float) -> MemberAnswer:
-        # Local GGUF models answer on their own queue, served by their own worker process.
+        # API models answer on the model calls' queue (any number of answer workers); local
+        # GGUF models on their own, served by their own worker process.
         local = req.model.startswith("local/")
         try:
             return await workflow.execute_activity(
                 names.ANSWER, req, result_type=MemberAnswer,
-                task_queue=options.local_task_queue(workflow.info().task_queue) if local else None,
+                task_queue=(options.local_task_queue if local
+                            else options.calls_task_queue)(workflow.info().task_queue),
                 start_to_close_timeout=options.answer_timeout(timeout_s),
                 schedule_to_close_timeout=options.local_answer_deadline(timeout_s) if local else None,
-                heartbeat_timeout=options.LOCAL_HEARTBEAT_TIMEOUT if local else None,
+                heartbeat_timeout=options.CALL_HEARTBEAT_TIMEOUT,
                 retry_policy=options.MODEL_CALL_RETRY,
             )  # fmt: skip
         except ActivityError as exc:
@@ -80,7 +82,9 @@ class _TemporalSteps:
         try:
             return await workflow.execute_activity(
                 names.JUDGE, req, result_type=JudgeResult,
+                task_queue=options.calls_task_queue(workflow.info().task_queue),
                 start_to_close_timeout=options.JUDGE_TIMEOUT,
+                heartbeat_timeout=options.CALL_HEARTBEAT_TIMEOUT,
                 retry_policy=options.MODEL_CALL_RETRY,
             )  # fmt: skip
         except ActivityError as exc:

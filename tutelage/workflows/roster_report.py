@@ -17,4 +17,5 @@ class RosterReportWorkflow:
         return await workflow.execute_activity(
             names.ROSTER_REPORT, req, result_type=RosterReport,
             start_to_close_timeout=options.CYCLE_STEP_TIMEOUT, retry_policy=options.STORE_RETRY,
+            heartbeat_timeout=options.STORE_HEARTBEAT_TIMEOUT,
         )  # fmt: skip
