@@ -1,8 +1,8 @@
 """Scale-out: one all-in-one worker against one store owner with 1, 2 and 4 answer workers, in
 one run, on one local Temporal server. Members are mocked at --delay seconds per call (three
 per query: every query is novel, so every member answers); --in-flight queries at a time.
-Prints queries/s, p50/p95 latency and the store owner's CPU per query (from /proc); asserts
-nothing.
+Prints queries/s, p50/p95 latency, the store owner's CPU per query and the answer workers' CPU
+per model call (from /proc): what a cluster is sized by. Asserts nothing.
 
     python benchmarks/scale_out.py [--queries 384] [--in-flight 128] [--delay 0.5]
 """
@@ -106,10 +106,11 @@ async def _deployment(client: Client, address: str, answerers: int, args: argpar
     procs += [start("answer", f"answer{i}") for i in range(answerers)]
     try:
         await _stream(client, queue, 16, 16, "warm")  # every process up and warm
-        store = procs[0].pid
-        cpu0, t0 = _cpu_s(store), time.perf_counter()
+        store, answer = procs[0].pid, [p.pid for p in procs[1:]]
+        cpu0, acpu0, t0 = _cpu_s(store), sum(map(_cpu_s, answer)), time.perf_counter()
         lat = await _stream(client, queue, args.queries, args.in_flight, "run")
         wall, cpu = time.perf_counter() - t0, _cpu_s(store) - cpu0
+        calls_cpu = sum(map(_cpu_s, answer)) - acpu0
     finally:
         for p in procs:
             p.send_signal(signal.SIGINT)
@@ -119,7 +120,9 @@ async def _deployment(client: Client, address: str, answerers: int, args: argpar
     p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
     label = "all-in-one worker" if not answerers else f"store owner + {answerers} answer worker(s)"
     return (f"  {label:34s} {args.queries / wall:6.1f} q/s   p50 {statistics.median(lat):5.2f} s"
-            f"   p95 {p95:5.2f} s   store process CPU {cpu / args.queries * 1000:5.1f} ms/query")
+            f"   p95 {p95:5.2f} s   store owner CPU {cpu / args.queries * 1000:5.1f} ms/query"
+            + (f"   answer workers' CPU {calls_cpu / (3 * args.queries) * 1000:4.1f} ms/call"
+               if answerers else ""))  # fmt: skip
 
 
 async def main() -> None:
