@@ -27,41 +27,12 @@ from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
+from tutelage.bench.mocked import mocked_school_toml  # noqa: E402
 from tutelage.models import QueryInput  # noqa: E402
 from tutelage.options import query_workflow_id  # noqa: E402
 from tutelage.workers.processes import die_with_parent  # noqa: E402
 from tutelage.workflows import search_attributes as sa  # noqa: E402
 from tutelage.workflows.query import QueryWorkflow  # noqa: E402
-
-CONFIG = """
-supervisor = "sup"
-data_dir = "data"
-[temporal]
-task_queue = "{queue}"
-[embedder]
-low_threshold = 0.9999
-high_threshold = 0.99995
-cache_threshold = 0.99999
-[routing]
-shadow_rate = 0.0
-ta_audit_rate = 0.0
-teacher_audit_rate = 0.0
-[judge]
-mode = "agreement"
-[schedules]
-promotion_every_queries = 0
-evolution_every_queries = 0
-distillation_every_queries = 0
-"""
-MEMBER = """
-[[members]]
-id = "{id}"
-model = "openai/{id}-model"
-role = "{role}"
-input_price = 0.000001
-output_price = 0.000002
-params = {{ mock_response = "42", mock_delay = {delay} }}
-"""
 
 
 def _cpu_s(pid: int) -> float:
@@ -90,9 +61,7 @@ async def _deployment(client: Client, address: str, answerers: int, args: argpar
     root = Path(tempfile.mkdtemp())
     queue = f"scale-{uuid.uuid4().hex[:6]}"
     config = root / "tutelage.toml"
-    config.write_text(CONFIG.format(queue=queue) + "".join(
-        MEMBER.format(id=m, role=r, delay=args.delay)
-        for m, r in (("sup", "teacher"), ("stu", "ta"), ("alt", "student"))))  # fmt: skip
+    config.write_text(mocked_school_toml(queue, args.delay))
     env = {**os.environ, "TEMPORAL_ADDRESS": address}
 
     def start(role: str, name: str) -> subprocess.Popen[bytes]:

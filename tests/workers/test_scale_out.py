@@ -20,6 +20,7 @@ import pytest
 from temporalio.api.enums.v1 import WorkflowExecutionStatus
 from temporalio.client import Client
 
+from tutelage.bench.mocked import mocked_school_toml
 from tutelage.models import QueryInput, QueryResult
 from tutelage.options import query_workflow_id, school_scope
 from tutelage.policy.cycles import cycle_workflow_id
@@ -30,49 +31,6 @@ from tutelage.workers.processes import die_with_parent
 from tutelage.workflows.query import QueryWorkflow
 
 pytestmark = pytest.mark.slow
-
-CONFIG = """
-supervisor = "sup"
-data_dir = "data"
-[temporal]
-task_queue = "{queue}"
-[embedder]
-low_threshold = 0.9999
-high_threshold = 0.99995
-cache_threshold = 0.99999
-[routing]
-shadow_rate = 0.0
-ta_audit_rate = 0.0
-teacher_audit_rate = 0.0
-[judge]
-mode = "agreement"
-[schedules]
-promotion_every_queries = 50
-evolution_every_queries = 0
-distillation_every_queries = 0
-[[members]]
-id = "sup"
-model = "openai/sup-model"
-role = "teacher"
-timeout_s = 5
-input_price = 0.00001
-output_price = 0.00003
-params = {{ mock_response = "42", mock_delay = 0.2 }}
-[[members]]
-id = "stu"
-model = "openai/stu-model"
-timeout_s = 5
-input_price = 0.0000001
-output_price = 0.0000001
-params = {{ mock_response = "42", mock_delay = 0.2 }}
-[[members]]
-id = "bad"
-model = "openai/bad-model"
-timeout_s = 5
-input_price = 0.0000001
-output_price = 0.0000001
-params = {{ mock_response = "41", mock_delay = 0.2 }}
-"""
 
 STREAM = 200
 IN_FLIGHT = 32
@@ -93,7 +51,7 @@ class Deployment:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self.config = root / "tutelage.toml"
-        self.config.write_text(CONFIG.format(queue=queue))
+        self.config.write_text(mocked_school_toml(queue, 0.2, promotion_every=50))
         self.queue = queue
         self.env = {**os.environ, "TEMPORAL_ADDRESS": address}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -256,8 +214,7 @@ def test_a_second_store_owner_on_a_live_data_directory_is_refused(
         with pytest.raises(StoreOwnedError, match=f"pid {os.getpid()} on"):
             StoreLock(tmp_path).acquire()
         config = tmp_path / "t.toml"
-        config.write_text(CONFIG.format(queue="refused").replace('data_dir = "data"',
-                                                                  f'data_dir = "{tmp_path}"'))  # fmt: skip
+        config.write_text(mocked_school_toml("refused", 0.2, data_dir=str(tmp_path)))
         started = time.monotonic()
         r = subprocess.run([sys.executable, "-m", "tutelage", "worker", "--role", "store",
                             "--no-local-worker", "--config", str(config)],
