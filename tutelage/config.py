@@ -136,6 +136,19 @@ class DistillationConfig(_Strict):
     window: int = Field(5000, ge=1)
 
 
+class GatewayConfig(_Strict):
+    """`tutelage serve`: the OpenAI-compatible HTTP API."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    # Every request ends by then: 504 with the run's address (the run itself goes on).
+    request_timeout_s: float = Field(300.0, gt=0)
+    # A streamed response sends an SSE comment this often while the school decides.
+    keepalive_s: float = Field(5.0, gt=0)
+    # Larger request bodies are refused with 413 before they are parsed.
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+
+
 class ReplayConfig(_Strict):
     """The `replay/<model>` provider: recorded answers in the format of RouteLLM's evals."""
 
@@ -154,6 +167,7 @@ class TutelageConfig(_Strict):
     limits: Limits = Field(default_factory=Limits)
     schedules: ScheduleConfig = Field(default_factory=ScheduleConfig)
     replay: ReplayConfig = Field(default_factory=ReplayConfig)
+    gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     promotion: PromotionSettings = Field(default_factory=PromotionSettings)
     evolution: EvolutionSettingsModel = Field(default_factory=EvolutionSettingsModel)
     distillation: DistillationConfig = Field(default_factory=DistillationConfig)

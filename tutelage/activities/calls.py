@@ -87,8 +87,8 @@ class ModelCalls:
 
     @activity.defn(name=names.ANSWER)
     async def answer(self, req: AnswerRequest) -> MemberAnswer:
-        kwargs = self._call_kwargs(req.member_id, req.timeout_s)
-        messages = exemplar_messages(req.exemplars, req.text)
+        kwargs = {**self._call_kwargs(req.member_id, req.timeout_s), **req.call_params}
+        messages = exemplar_messages(req.exemplars, req.text, req.context)
         started = time.perf_counter()
         try:
             response = await litellm.acompletion(messages=messages, **kwargs)

@@ -66,6 +66,18 @@ def worker(
 
 
 @app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (gateway.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (gateway.port).")] = None,
+) -> None:
+    """Serve the OpenAI-compatible API (/v1/chat/completions, /v1/models) for the school."""
+    from .up import run_serve
+
+    run_serve(config, host, port)
+
+
+@app.command()
 def down(
     config: ConfigOption = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for it to stop.")] = 60.0,

@@ -64,18 +64,26 @@ def _runner(role: str, local_worker: bool) -> Runner:
 
 
 async def _serve(cfg: TutelageConfig, address: str, banner: str, run: Runner,
-                 sync: bool = False) -> None:  # fmt: skip
+                 sync: bool = False, gateway: bool = False) -> None:  # fmt: skip
     from ..workers.schedules import sync_schedules
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if gateway:
+        _check_port_free(cfg)
     client = await connect(cfg, address, cfg.temporal.startup_timeout_s)
     if sync:  # `tutelage up` keeps the learning cycles' schedules in line with the config
         for sid, what in await sync_schedules(client, cfg):
             out.print(f"schedule {sid} {what}", style="dim")
-    task = asyncio.create_task(run(cfg, client, stop))
+    if gateway:  # the API shares the worker's client: eager starts reach this worker
+        from ..gateway.server import build_server, serve_until
+
+        server = build_server(cfg, client)
+        task = asyncio.create_task(_all(run(cfg, client, stop), serve_until(server, stop)))
+    else:
+        task = asyncio.create_task(run(cfg, client, stop))
     await asyncio.sleep(0)
     out.print(banner, highlight=False)
     out.print("Press Ctrl-C to stop.", style="dim")
@@ -85,6 +93,24 @@ async def _serve(cfg: TutelageConfig, address: str, banner: str, run: Runner,
         raise UserError(str(exc)) from None
 
 
+async def _all(*jobs: Coroutine[object, object, None]) -> None:
+    await asyncio.gather(*jobs)
+
+
+def _check_port_free(cfg: TutelageConfig) -> None:
+    from ..workers.devserver import port_in_use
+
+    gw = cfg.gateway
+    if port_in_use(gw.host if gw.host not in ("0.0.0.0", "") else "127.0.0.1", gw.port):
+        raise UserError(f"port {gw.port} (the API, gateway.port) on {gw.host} is already in use: "
+                        "stop what holds it, or set gateway.port")  # fmt: skip
+
+
+def _api_line(cfg: TutelageConfig) -> str:
+    return (f"\n  API:  http://{cfg.gateway.host}:{cfg.gateway.port}/v1 (OpenAI-compatible; "
+            "model: tutelage, tutelage-quality, tutelage-cheap or tutelage@W)")
+
+
 def _banner(cfg: TutelageConfig, address: str, started: bool) -> str:
     where = "started" if started else "using"
     local = (f"\n  local models: {len(cfg.local_models)}, in their own worker process "
@@ -92,7 +118,7 @@ def _banner(cfg: TutelageConfig, address: str, started: bool) -> str:
     return (
         f"[green]tutelage is up[/]: {where} Temporal at {address}, namespace "
         f"{cfg.temporal.namespace}, task queue {cfg.temporal.task_queue}\n"
-        f"  UI:   {cfg.temporal.effective_ui_url()}\n"
+        f"  UI:   {cfg.temporal.effective_ui_url()}{_api_line(cfg)}\n"
         f"  data: {cfg.data_dir}{local}"
     )
 
@@ -129,7 +155,7 @@ def _up(cfg: TutelageConfig) -> None:
         if not cfg.temporal.embedded():
             address = cfg.temporal.effective_address()
             asyncio.run(_serve(cfg, address, _banner(cfg, address, started=False), serve,
-                               sync=True))  # fmt: skip
+                               sync=True, gateway=True))  # fmt: skip
             return
         t = cfg.temporal
         server = DevServer(host=t.host, port=t.port, ui_port=t.ui_port,
@@ -141,7 +167,7 @@ def _up(cfg: TutelageConfig) -> None:
             except DevServerError as exc:
                 raise UserError(str(exc)) from None
             asyncio.run(_serve(cfg, server.address, _banner(cfg, server.address, started=True),
-                               serve, sync=True))  # fmt: skip
+                               serve, sync=True, gateway=True))  # fmt: skip
         finally:
             server.stop()
     except KeyboardInterrupt:
@@ -203,3 +229,36 @@ def run_down(config_path: Path | None, timeout_s: float) -> None:
         raise UserError(f"tutelage (pid {rec.pid}) did not stop within {timeout_s:g}s; "
                         f"its pid file: {pid_path}")  # fmt: skip
     out.print(f"stopped tutelage (pid {rec.pid}).", soft_wrap=True)
+
+
+def run_serve(config_path: Path | None, host: str | None, port: int | None) -> None:
+    """The API alone, against the configured Temporal (a school's workers run elsewhere)."""
+    cfg = load_config(config_path)
+    if host is not None:
+        cfg.gateway.host = host
+    if port is not None:
+        cfg.gateway.port = port
+    _configure_logging()
+    address = cfg.temporal.effective_address()
+
+    async def main() -> None:
+        from ..gateway.server import build_server, serve_until
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        _check_port_free(cfg)
+        server = build_server(cfg)
+        task = asyncio.create_task(serve_until(server, stop))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        out.print(f"[green]gateway listening[/] for the school on {address}, task queue "
+                  f"{cfg.temporal.task_queue}{_api_line(cfg)}", highlight=False)  # fmt: skip
+        out.print("Press Ctrl-C to stop.", style="dim")
+        await task
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    out.print("gateway stopped.", style="dim")
+    _exit_now(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -28,6 +29,14 @@ class QueryInput(BaseModel):
     # What the route's coin flips (audit, shadow) are keyed on; default: the query id. A replayed
     # benchmark stream sets it so that every engine and run draws the same.
     draw_key: str = ""
+    # The conversation before the question (system prompt, earlier turns), as chat messages
+    # ({"role", "content"}): members see it; the cache never answers a query that has one.
+    context: list[dict[str, str]] = Field(default_factory=list)
+    # This query's cost knob (a gateway preset such as `tutelage-cheap`); None: the school's.
+    cost_weight: float | None = Field(None, ge=0)
+    # Sampling settings the caller asked for (temperature, max_tokens, stop), passed to every
+    # member's call over its configured params.
+    call_params: dict[str, Any] = Field(default_factory=dict)
 
 
 class Neighbour(BaseModel):
@@ -102,6 +111,10 @@ class AnswerRequest(BaseModel):
     timeout_s: float = 60.0
     # Worked examples from the exemplar bank (in-context distillation), oldest turn first.
     exemplars: list[Exemplar] = Field(default_factory=list)
+    # The conversation before the question (QueryInput.context).
+    context: list[dict[str, str]] = Field(default_factory=list)
+    # The caller's sampling settings (QueryInput.call_params).
+    call_params: dict[str, Any] = Field(default_factory=dict)
 
 
 class MemberAnswer(BaseModel):
@@ -164,6 +177,8 @@ class QueryResult(BaseModel):
     status: str = "ok"  # ok | failed
     answer: str | None = None
     winner: str | None = None
+    # The winner's role in the query's domain when it answered (student, ta, teacher).
+    winner_role: str | None = None
     route: Route = Route.NOVEL
     nearest_similarity: float = 0.0
     members_asked: list[str] = Field(default_factory=list)

@@ -23,16 +23,21 @@ def exemplars_for(member: Member, bank: list[Exemplar], k: int) -> list[Exemplar
     return [e for e in bank if e.version <= member.exemplar_version][:k]
 
 
-def exemplar_messages(exemplars: list[Exemplar], question: str) -> list[dict[str, str]]:
-    """Worked examples as earlier turns, most similar last, then the question itself.
+def exemplar_messages(
+    exemplars: list[Exemplar], question: str, context: list[dict[str, str]] | None = None
+) -> list[dict[str, str]]:
+    """The conversation's system messages, worked examples as earlier turns (most similar
+    last), the conversation's own earlier turns, then the question itself.
 
     The question stays the last user message, exactly as asked, so providers that key on it
     (the replay provider) and the model both see the real query.
     """
-    messages: list[dict[str, str]] = []
+    context = context or []
+    messages = [m for m in context if m.get("role") == "system"]
     for e in reversed(exemplars):
         messages.append({"role": "user", "content": e.question})
         messages.append({"role": "assistant", "content": e.answer})
+    messages += [m for m in context if m.get("role") != "system"]
     messages.append({"role": "user", "content": question})
     return messages
 

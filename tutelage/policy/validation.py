@@ -9,9 +9,11 @@ def query_problem(query: QueryInput, limits: Limits) -> str | None:
     """A sentence saying what is wrong with the query, or None when it is acceptable."""
     if not query.text.strip():
         return "the query is empty"
-    if len(query.text) > limits.max_query_chars:
+    size = len(query.text) + sum(len(m.get("content") or "") for m in query.context)
+    if size > limits.max_query_chars:
+        what = "query" if not query.context else "conversation"
         return (
-            f"the query has {len(query.text):,} characters; the limit is "
+            f"the {what} has {size:,} characters; the limit is "
             f"{limits.max_query_chars:,} (limits.max_query_chars)"
         )
     if query.tenant not in limits.tenants:

@@ -31,6 +31,7 @@ from ..policy import cost as cost_policy
 from ..policy.cache import pick_cache_hit
 from ..policy.cycles import due_cycles
 from ..policy.distill import exemplars_for, learns_from_exemplars
+from ..policy.presets import with_cost_weight
 from ..policy.routing import route
 from ..policy.scoring import pick_winner, programmatic_verdicts
 from ..policy.validation import query_problem
@@ -80,14 +81,18 @@ async def run_query(
     workflow_id: str = "",
 ) -> QueryResult:
     recall = await steps.recall(RecallRequest(query=inp))
+    if inp.cost_weight is not None:
+        recall = recall.model_copy(update={"school": with_cost_weight(recall.school,
+                                                                      inp.cost_weight)})  # fmt: skip
     school = recall.school
     problem = query_problem(inp, school.limits)
     if problem:
         return _failed(inp, problem, workflow_id=workflow_id)
 
-    hit = pick_cache_hit(
+    # A cached answer was given to the question alone: never to one asked in a conversation.
+    hit = None if inp.context else pick_cache_hit(
         inp.text, recall.exact_match, recall.neighbours, school.routing, school.config_version
-    )
+    )  # fmt: skip
     if hit is not None:
         result = QueryResult(
             query_id=inp.query_id, workflow_id=workflow_id, tenant=inp.tenant,
@@ -128,7 +133,8 @@ async def run_query(
     answer = next(c.text for c in calls if c.member_id == winner and c.kind != "judge")
     result = QueryResult(
         query_id=inp.query_id, workflow_id=workflow_id, tenant=inp.tenant, answer=answer,
-        winner=winner, route=decision.route, nearest_similarity=decision.nearest_similarity,
+        winner=winner, winner_role=members[winner].role_in(domain).value if winner in members
+        else None, route=decision.route, nearest_similarity=decision.nearest_similarity,
         members_asked=[c.member_id for c in calls if c.kind != "judge"],
         scores={v.member_id: v.score for v in verdicts}, calls=calls, verdicts=verdicts,
         tokens_in=sum(c.tokens_in for c in calls), tokens_out=sum(c.tokens_out for c in calls),
@@ -162,7 +168,8 @@ async def _fan_out(
         examples = (exemplars_for(m, recall.exemplars, school.exemplars_k)
                     if learns_from_exemplars(m, recall.domain) else [])  # fmt: skip
         req = AnswerRequest(query_id=inp.query_id, member_id=member_id, model=m.model,
-                            text=inp.text, timeout_s=m.timeout_s, exemplars=examples)  # fmt: skip
+                            text=inp.text, timeout_s=m.timeout_s, exemplars=examples,
+                            context=inp.context, call_params=inp.call_params)  # fmt: skip
         requests.append(steps.answer(req, m.timeout_s))
     answers = await asyncio.gather(*requests)
     return [

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible HTTP API (`tutelage serve`): each request one QueryWorkflow."""

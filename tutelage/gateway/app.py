@@ -1,0 +1,239 @@
+"""The gateway's routes: OpenAI's chat completions and models, health.
+
+Each chat completion is one QueryWorkflow. The request is checked before anything starts (a
+bad one is a 4xx OpenAI error and starts no workflow); once started, the run goes on even if
+the client leaves or the request's deadline passes, and is recorded as every query is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.service import RPCError
+
+from ..client import new_query_id, start_query
+from ..config import TutelageConfig
+from ..models import QueryInput, QueryResult
+from ..policy.presets import PRESETS, UnknownPresetError, preset_cost_weight
+from ..policy.validation import query_problem
+from ..providers.catalog import ConfigCatalog
+from . import errors
+from .errors import APIError
+from .schema import ChatCompletionRequest
+from .temporal import TemporalSource
+
+log = logging.getLogger("tutelage.gateway")
+_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+
+
+def _query(req: ChatCompletionRequest, cfg: TutelageConfig) -> QueryInput:
+    """The QueryInput a valid request asks for, or an APIError saying what is wrong."""
+    refusal = req.refusals()
+    if refusal is not None:
+        raise APIError(400, refusal[1], "unsupported_parameter", refusal[0])
+    try:
+        cost_weight = preset_cost_weight(req.model)
+    except UnknownPresetError as exc:
+        raise APIError(404, str(exc), "model_not_found", "model") from None
+    *before, last = req.messages
+    if last.role != "user":
+        raise APIError(400, "The last message must be the user's question (role 'user').",
+                       "invalid_value", f"messages[{len(req.messages) - 1}].role")  # fmt: skip
+    context = []
+    for i, m in enumerate(before):
+        if m.role not in _ROLES:
+            raise APIError(400, f"Messages of role '{m.role}' are not supported.",
+                           "unsupported_parameter", f"messages[{i}].role")  # fmt: skip
+        context.append({"role": _ROLES[m.role], "content": m.text()})
+    params: dict[str, Any] = {}
+    if req.temperature is not None:
+        params["temperature"] = req.temperature
+    if req.max_completion_tokens or req.max_tokens:
+        params["max_tokens"] = req.max_completion_tokens or req.max_tokens
+    if req.stop:
+        params["stop"] = [req.stop] if isinstance(req.stop, str) else req.stop
+    if req.top_p is not None:
+        params["top_p"] = req.top_p
+    text = last.text()
+    q = QueryInput(text=text, query_id=new_query_id(text), context=context,
+                   cost_weight=cost_weight, call_params=params)  # fmt: skip
+    problem = query_problem(q, cfg.limits)
+    if problem:
+        code = "context_length_exceeded" if "characters" in problem else "invalid_value"
+        raise APIError(400, f"The {problem[4:]}." if problem.startswith("the ") else problem,
+                       code, "messages")  # fmt: skip
+    return q
+
+
+def _completion(result: QueryResult, cfg: TutelageConfig, catalog: ConfigCatalog,
+                created: int) -> dict[str, Any]:  # fmt: skip
+    spec = catalog.spec(result.winner) if result.winner else None
+    answer = next((c for c in result.calls if c.member_id == result.winner
+                   and c.kind != "judge" and c.ok), None)  # fmt: skip
+    prompt, completion = (answer.tokens_in, answer.tokens_out) if answer else (0, 0)
+    saved = max(0.0, result.supervisor_only_cost_usd - result.cost_usd)
+    return {
+        "id": f"chatcmpl-{result.query_id}",
+        "object": "chat.completion",
+        "created": created,
+        "model": spec.model if spec else (result.winner or "tutelage"),
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                     "message": {"role": "assistant", "content": result.answer or ""}}],
+        "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
+                  "total_tokens": prompt + completion},
+        "tutelage": {
+            "query_id": result.query_id, "member": result.winner, "role": result.winner_role,
+            "route": result.route.value, "cache_hit": result.cache_hit, "domain": result.domain,
+            "scores": result.scores, "reason": result.reason,
+            "cost_usd": result.cost_usd, "supervisor_only_cost_usd":
+            result.supervisor_only_cost_usd, "saved_usd": saved,
+            "members_asked": result.members_asked, "latency_ms": result.latency_ms,
+            "run_url": cfg.temporal.run_url(result.workflow_id),
+        },
+    }  # fmt: skip
+
+
+def _headers(body: dict[str, Any], request_id: str) -> dict[str, str]:
+    t = body["tutelage"]
+    return {"x-tutelage-member": str(t["member"]), "x-tutelage-route": t["route"],
+            "x-tutelage-cost-usd": f"{t['cost_usd']:.8f}",
+            "x-tutelage-saved-usd": f"{t['saved_usd']:.8f}", "x-request-id": request_id}  # fmt: skip
+
+
+def _stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answer as chat.completion.chunk objects: role, content pieces, stop, then usage."""
+    base = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"],
+            "model": body["model"]}  # fmt: skip
+    text = body["choices"][0]["message"]["content"]
+    pieces = [text[i:i + 64] for i in range(0, len(text), 64)] or [""]
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
+                                     "logprobs": None}]}  # fmt: skip
+
+    out = [chunk({"role": "assistant", "content": ""})]
+    out += [chunk({"content": p}) for p in pieces if p]
+    out.append(chunk({}, "stop"))
+    out.append({**base, "choices": [], "usage": body["usage"], "tutelage": body["tutelage"]})
+    return out
+
+
+def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
+    app = FastAPI(title="tutelage", docs_url=None, redoc_url=None, openapi_url=None)
+    errors.install(app)
+    catalog = ConfigCatalog(config)
+    gw = config.gateway
+
+    @app.middleware("http")
+    async def request_id(request: Request, call_next: Any) -> Response:
+        rid = request.headers.get("x-request-id") or f"req-{uuid.uuid4().hex[:16]}"
+        request.state.request_id = rid
+        size = int(request.headers.get("content-length") or 0)
+        if size > gw.max_body_bytes:
+            return APIError(413, f"The request body is {size:,} bytes; the limit is "
+                            f"{gw.max_body_bytes:,} (gateway.max_body_bytes).",
+                            "request_too_large").response(rid)  # fmt: skip
+        response: Response = await call_next(request)
+        response.headers.setdefault("x-request-id", rid)
+        return response
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        names = [*PRESETS, f"tutelage@{config.routing.cost_weight:g}"]
+        return {"object": "list", "data": [{"id": n, "object": "model", "created": 0,
+                                            "owned_by": "tutelage"} for n in names]}  # fmt: skip
+
+    @app.get("/health/liveness")
+    async def liveness() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/readiness")
+    async def readiness() -> JSONResponse:
+        state = await temporal.readiness(config)
+        return JSONResponse(state, status_code=200 if state["ready"] else 503)
+
+    async def start(q: QueryInput, rid: str) -> WorkflowHandle[Any, QueryResult]:
+        client: Client = await temporal.client()
+        try:
+            return await start_query(client, config, q)
+        except RPCError as exc:
+            raise APIError(503, f"The school's Temporal server did not take the query: {exc}",
+                           "temporal_unavailable") from None  # fmt: skip
+
+    async def finish(handle: WorkflowHandle[Any, QueryResult], q: QueryInput) -> QueryResult:
+        run_url = config.temporal.run_url(handle.id)
+        try:
+            result = await asyncio.wait_for(asyncio.shield(handle.result()), gw.request_timeout_s)
+        except TimeoutError:
+            raise APIError(504, f"The school did not answer within {gw.request_timeout_s:g}s "
+                           f"(gateway.request_timeout_s); the run goes on: {run_url}",
+                           "timeout") from None  # fmt: skip
+        except WorkflowFailureError as exc:
+            raise APIError(502, f"The school's run failed: {exc.cause or exc}. The run: {run_url}",
+                           "school_failed") from None  # fmt: skip
+        except RPCError as exc:
+            raise APIError(503, f"Lost the school's Temporal server while waiting: {exc}. "
+                           f"The run: {run_url}", "temporal_unavailable") from None  # fmt: skip
+        if result.status != "ok":
+            raise APIError(502, f"The school could not answer: {result.error or result.reason}. "
+                           f"The run: {run_url}", "school_failed")  # fmt: skip
+        return result
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        rid = request.state.request_id
+        raw = await request.body()
+        try:
+            payload = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise APIError(400, f"We could not parse the JSON body of your request: {exc}",
+                           "invalid_json") from None  # fmt: skip
+        if not isinstance(payload, dict):
+            raise APIError(400, "The request body must be a JSON object.", "invalid_request_body")
+        try:
+            req = ChatCompletionRequest.model_validate(payload)
+        except ValidationError as exc:
+            from fastapi.exceptions import RequestValidationError
+
+            raise errors.validation_error(RequestValidationError(exc.errors())) from None
+        q = _query(req, config)
+        created = int(time.time())
+        handle = await start(q, rid)
+        log.info("request %s: query %s started (%s)", rid, q.query_id, handle.id)
+        if not req.stream:
+            result = await finish(handle, q)
+            body = _completion(result, config, catalog, created)
+            return JSONResponse(body, headers=_headers(body, rid))
+        return StreamingResponse(_events(handle, q, created, rid),
+                                 media_type="text/event-stream",
+                                 headers={"x-request-id": rid, "cache-control": "no-cache"})  # fmt: skip
+
+    async def _events(handle: WorkflowHandle[Any, QueryResult], q: QueryInput, created: int,
+                      rid: str) -> AsyncIterator[str]:  # fmt: skip
+        waiting = asyncio.ensure_future(finish(handle, q))
+        while not waiting.done():
+            await asyncio.wait({waiting}, timeout=gw.keepalive_s)
+            if not waiting.done():
+                yield ": keep-alive\n\n"  # an SSE comment: the school is still deciding
+        try:
+            result = waiting.result()
+        except APIError as exc:
+            yield f"data: {json.dumps(exc.body())}\n\n"
+            yield "data: [DONE]\n\n"
+            return
+        body = _completion(result, config, catalog, created)
+        for chunk in _stream_chunks(body):
+            yield f"data: {json.dumps(chunk)}\n\n"
+        yield "data: [DONE]\n\n"
+
+    return app

@@ -1,0 +1,60 @@
+"""The gateway's Temporal client: connected on first use, shared, retried when it fails."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+
+from ..config import TutelageConfig
+from .errors import APIError
+
+
+class TemporalSource:
+    """`await source.client()`: the client, or a 503 APIError when Temporal is unreachable."""
+
+    def __init__(self, address: str, namespace: str, client: Client | None = None,
+                 connect_timeout_s: float = 5.0) -> None:  # fmt: skip
+        self.address = address
+        self.namespace = namespace
+        self.connect_timeout_s = connect_timeout_s
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                from ..workers.worker import connect
+
+                try:
+                    self._client = await asyncio.wait_for(
+                        connect(self.address, self.namespace), self.connect_timeout_s)  # fmt: skip
+                except Exception as exc:  # noqa: BLE001 - any failure to connect is a 503
+                    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                    raise APIError(503, f"The school's Temporal server at {self.address} is "
+                                   f"unreachable: {first}", "temporal_unavailable") from None  # fmt: skip
+            return self._client
+
+    async def readiness(self, config: TutelageConfig) -> dict[str, Any]:
+        """Ready when Temporal answers and a worker polls the school's queue."""
+        try:
+            client = await self.client()
+            reply = await asyncio.wait_for(client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=client.namespace,
+                    task_queue=TaskQueue(name=config.temporal.task_queue),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)), 5)  # fmt: skip
+        except APIError as exc:
+            return {"ready": False, "temporal": False, "worker": False, "reason": exc.message}
+        except Exception as exc:  # noqa: BLE001
+            return {"ready": False, "temporal": False, "worker": False, "reason": str(exc)}
+        pollers = len(reply.pollers)
+        return {"ready": pollers > 0, "temporal": True, "worker": pollers > 0,
+                "pollers": pollers, "task_queue": config.temporal.task_queue,
+                **({} if pollers else {"reason": "no worker polls the school's task queue"})}  # fmt: skip
