@@ -30,11 +30,11 @@ def _pids_matching(text: str) -> list[int]:
 
 
 def test_up_serves_and_sigint_stops_everything(tmp_path: Path) -> None:
-    port, ui_port = free_port(), free_port()
+    port, ui_port, api_port = free_port(), free_port(), free_port()
     config = tmp_path / "tutelage.toml"
     config.write_text(
         f'supervisor = "a"\ndata_dir = "state"\n[temporal]\nport = {port}\nui_port = {ui_port}\n'
-        + GOOD_MEMBERS
+        f"[gateway]\nport = {api_port}\n" + GOOD_MEMBERS
     )
     env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
     proc = subprocess.Popen(die_with_parent([sys.executable, "-m", "tutelage", "up", "--config",
@@ -55,6 +55,9 @@ def test_up_serves_and_sigint_stops_everything(tmp_path: Path) -> None:
         assert port_in_use("127.0.0.1", port)
         with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}", timeout=5) as r:
             assert r.status == 200
+        # The API is up in the same process, on the configured port.
+        with urllib.request.urlopen(f"http://127.0.0.1:{api_port}/v1/models", timeout=5) as r:
+            assert r.status == 200 and b"tutelage-cheap" in r.read()
         db = str(tmp_path / "state" / "temporal.db")
         assert _pids_matching(db), "the dev server runs with its SQLite file in the data dir"
     finally:
@@ -65,6 +68,8 @@ def test_up_serves_and_sigint_stops_everything(tmp_path: Path) -> None:
     time.sleep(0.5)
     assert not _pids_matching(str(tmp_path / "state" / "temporal.db"))
     assert not port_in_use("127.0.0.1", port) and not port_in_use("127.0.0.1", ui_port)
+    assert not port_in_use("127.0.0.1", api_port)
+    assert not port_in_use("127.0.0.1", api_port)
 
 
 def test_up_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
@@ -76,6 +81,7 @@ def test_up_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
         port = held.getsockname()[1]
         config = tmp_path / "tutelage.toml"
         config.write_text(f'supervisor = "a"\n[temporal]\nport = {port}\nui_port = {free_port()}\n'
+                          f"[gateway]\nport = {free_port()}\n"
                           + GOOD_MEMBERS)  # fmt: skip
         env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
         r = subprocess.run([sys.executable, "-m", "tutelage", "up", "--config", str(config)],
@@ -88,7 +94,7 @@ def test_up_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
 def test_up_missing_binary_is_one_clear_line(tmp_path: Path) -> None:
     config = tmp_path / "tutelage.toml"
     config.write_text(f'supervisor = "a"\n[temporal]\nport = {free_port()}\n'
-                      f'ui_port = {free_port()}\n' + GOOD_MEMBERS)  # fmt: skip
+                      f'ui_port = {free_port()}\n[gateway]\nport = {free_port()}\n' + GOOD_MEMBERS)  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
     env["PATH"] = "/nonexistent"
     # A Python without the venv's bin/ beside it: use the base interpreter with our sys.path.
@@ -130,7 +136,7 @@ def test_down_stops_the_up_in_its_pid_file_with_its_local_worker(tmp_path: Path)
     port, ui_port = free_port(), free_port()
     config = tmp_path / "tutelage.toml"
     config.write_text(f'supervisor = "a"\ndata_dir = "state"\n[temporal]\nport = {port}\n'
-                      f'ui_port = {ui_port}\n' + GOOD_MEMBERS + LOCAL_MEMBER)  # fmt: skip
+                      f'ui_port = {ui_port}\n[gateway]\nport = {free_port()}\n' + GOOD_MEMBERS + LOCAL_MEMBER)  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "TEMPORAL_ADDRESS"}
     # A child that dies with this test run, whatever ends it.
     up = subprocess.Popen(die_with_parent([sys.executable, "-m", "tutelage", "up", "--config",
@@ -174,7 +180,7 @@ def test_a_second_up_on_a_live_data_dir_is_refused(tmp_path: Path) -> None:
 
     config = tmp_path / "tutelage.toml"
     config.write_text(f'supervisor = "a"\ndata_dir = "state"\n[temporal]\nport = {free_port()}\n'
-                      f'ui_port = {free_port()}\n' + GOOD_MEMBERS)  # fmt: skip
+                      f'ui_port = {free_port()}\n[gateway]\nport = {free_port()}\n' + GOOD_MEMBERS)  # fmt: skip
     pidfile.write(tmp_path / "state" / "up.pid")  # this test's process: alive
     r = _tutelage("up", "--config", str(config))
     assert r.returncode == 1

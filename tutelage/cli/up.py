@@ -82,6 +82,8 @@ async def _serve(cfg: TutelageConfig, address: str, banner: str, run: Runner,
 
         server = build_server(cfg, client)
         task = asyncio.create_task(_all(run(cfg, client, stop), serve_until(server, stop)))
+        while not server.started and not task.done():  # the banner means the API answers
+            await asyncio.sleep(0.05)
     else:
         task = asyncio.create_task(run(cfg, client, stop))
     await asyncio.sleep(0)

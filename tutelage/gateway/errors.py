@@ -38,8 +38,13 @@ class APIError(Exception):
         return JSONResponse(self.body(), status_code=self.status, headers=headers)
 
 
+# Pydantic names the member of a union it tried (`messages.0.content.str`): not a parameter.
+_UNION_TAGS = {"str", "int", "float", "bool", "none", "list", "dict"}
+
+
 def _param(loc: tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc if p != "body"]
+    parts = [str(p) for p in loc if p != "body" and str(p) not in _UNION_TAGS
+             and "[" not in str(p) and not str(p).startswith(("function-", "literal"))]  # fmt: skip
     out = ""
     for p in parts:
         out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
