@@ -239,6 +239,7 @@ def test_a_failing_school_is_502_with_the_recorded_reason(client: Client, tmp_pa
         err = r.json()["error"]
         assert r.status_code == 502 and err["code"] == "school_failed", err
         assert "every member asked failed" in err["message"]
+        assert "TUTELAGE_TEST_MISSING_KEY" in err["message"]  # each member's recorded error
         assert "/workflows/query-" in err["message"]  # the run, to look at in the UI
         rows = s.ledger_rows("SELECT status FROM queries")
     assert rows == [("failed",)]  # recorded as failed, with the members' errors

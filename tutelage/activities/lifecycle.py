@@ -63,6 +63,16 @@ from . import names
 MEMBER_WORKFLOW = "MemberWorkflow"
 
 
+def _update_id() -> str | None:
+    """One id per activity, the same on each retry: a retried activity whose Update already
+    landed (its worker died after sending it) gets that Update's result, not a second move.
+    None (a fresh id) when called outside an activity (the benchmark's inline engine)."""
+    if not activity.in_activity():
+        return None
+    info = activity.info()
+    return f"{info.workflow_id}/{info.workflow_run_id}/{info.activity_id}"
+
+
 class LifecycleActivities:
     def __init__(
         self,
@@ -107,7 +117,8 @@ class LifecycleActivities:
         """Ask the member's workflow to move; a refused move is a result, not a failure."""
         handle = self._member(req.member_id)
         try:
-            done = await handle.execute_update("transition", req.request, result_type=Transition)
+            done = await handle.execute_update("transition", req.request, result_type=Transition,
+                                               id=_update_id())  # fmt: skip
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             message = getattr(cause, "message", None) or str(cause or exc)
@@ -326,7 +337,8 @@ class LifecycleActivities:
     async def apply_adoption(self, req: ApplyAdoption) -> AppliedTransition:
         handle = self._member(req.member_id)
         try:
-            await handle.execute_update("adopt_exemplars", req.request, result_type=MemberState)
+            await handle.execute_update("adopt_exemplars", req.request, result_type=MemberState,
+                                        id=_update_id())  # fmt: skip
         except WorkflowUpdateFailedError as exc:
             return AppliedTransition(member_id=req.member_id, applied=False, error=str(exc.cause))
         return AppliedTransition(member_id=req.member_id, applied=True)

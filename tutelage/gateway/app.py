@@ -185,8 +185,10 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             raise APIError(503, f"Lost the school's Temporal server while waiting: {exc}. "
                            f"The run: {run_url}", "temporal_unavailable") from None  # fmt: skip
         if result.status != "ok":
-            raise APIError(502, f"The school could not answer: {result.error or result.reason}. "
-                           f"The run: {run_url}", "school_failed")  # fmt: skip
+            failures = "; ".join(dict.fromkeys(c.error for c in result.calls if c.error))
+            raise APIError(502, f"The school could not answer: {result.error or result.reason}"
+                           f"{f' ({failures})' if failures else ''}. The run: {run_url}",
+                           "school_failed")  # fmt: skip
         return result
 
     @app.post("/v1/chat/completions")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from .. import options
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         Transition,
         TransitionRequest,
     )
-    from ..policy.lifecycle import check_transition, transition
+    from ..policy.lifecycle import IllegalTransition, check_transition, transition
 
 
 @workflow.defn(name="MemberWorkflow")
@@ -69,9 +70,14 @@ class MemberWorkflow:
     async def transition(self, req: TransitionRequest) -> Transition:
         async with self._lock:
             assert self._state is not None
-            # Checked again here: another update may have moved the member since validation.
-            new_state, record = transition(self._state, req, self._supervisor,
-                                           workflow.now().isoformat())  # fmt: skip
+            # Checked again here: another update may have moved the member since validation
+            # (two validated in one activation); refused, it fails that update, not the run.
+            try:
+                new_state, record = transition(self._state, req, self._supervisor,
+                                               workflow.now().isoformat())  # fmt: skip
+            except IllegalTransition as exc:
+                raise ApplicationError(str(exc), type="IllegalTransition",
+                                       non_retryable=True) from None  # fmt: skip
             await self._write(RosterWrite(state=new_state, transition=record))
             self._state = new_state
             self._moves_this_run += 1
