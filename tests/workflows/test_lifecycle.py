@@ -175,3 +175,32 @@ async def test_stream_promotes_where_the_student_matches_and_spawns_where_it_fai
                         data_converter=pydantic_data_converter)  # fmt: skip
     for history in histories:
         await replayer.replay_workflow(history)
+
+
+async def test_racing_and_repeated_promotions_move_a_member_once(school: Any) -> None:
+    """Two promotions validated together (the second is illegal once the first has run) fail
+    the second Update, not the workflow; the same Update id sent twice moves once."""
+    ta = {**STUDENT, "role": "ta"}
+    async with school(members=[ta, {**STUDENT, "id": "sup", "role": "teacher"}],
+                      supervisor="sup") as s:  # fmt: skip
+        handle = s.client.get_workflow_handle(member_workflow_id("stu", s.config.temporal.task_queue))
+        req = TransitionRequest(action=Action.PROMOTE, domain="*", reason="test", by="test")
+        results = await asyncio.gather(
+            handle.execute_update("transition", req, result_type=Transition, id="a"),
+            handle.execute_update("transition", req, result_type=Transition, id="b"),
+            return_exceptions=True,
+        )  # fmt: skip
+        moved = [r for r in results if isinstance(r, Transition)]
+        refused = [r for r in results if isinstance(r, WorkflowUpdateFailedError)]
+        assert len(moved) == 1 and len(refused) == 1, results
+        assert "cannot be promoted further" in str(refused[0].cause)
+        again = await handle.execute_update("transition", req, result_type=Transition,
+                                            id="a" if moved[0] is results[0] else "b")  # fmt: skip
+        assert again == moved[0]  # the same Update id: its first result, no second move
+        state = await handle.query("state", result_type=MemberState)
+        history = await handle.fetch_history()
+    assert state.role_in("*") == Role.TEACHER
+    failed_tasks = [e for e in history.events if e.HasField("workflow_task_failed_event_attributes")]
+    assert failed_tasks == []
+    await Replayer(workflows=[MemberWorkflow],
+                   data_converter=pydantic_data_converter).replay_workflow(history)  # fmt: skip
