@@ -45,14 +45,16 @@ async def _local_worker_pid(data_dir: Any, not_pid: int | None = None) -> int:
     raise AssertionError("no local-model worker process came up")
 
 
-async def _wait_until_generating(handle: WorkflowHandle[Any, Any]) -> None:
-    """Until the local member's answer activity runs on the local worker."""
+async def _wait_until_generating(handle: WorkflowHandle[Any, Any], worker_pid: int) -> None:
+    """Until the local member's answer activity runs on the local worker (a worker's identity
+    is `<pid>@<host>`: the supervisor's answer, on another worker, does not count)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         desc = await handle.describe()
         for act in desc.raw_description.pending_activities:
             if (act.activity_type.name == names.ANSWER
-                    and act.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED):  # fmt: skip
+                    and act.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+                    and act.last_worker_identity.startswith(f"{worker_pid}@")):  # fmt: skip
                 return
         await asyncio.sleep(0.05)
     raise AssertionError("the local answer activity never started")
@@ -80,7 +82,7 @@ async def test_a_killed_local_worker_restarts_and_the_query_completes(
             id=query_workflow_id("default", qid, s.config.temporal.task_queue), task_queue=s.config.temporal.task_queue,
             result_type=QueryResult,
         )  # fmt: skip
-        await _wait_until_generating(handle)
+        await _wait_until_generating(handle, first_pid)
         await asyncio.sleep(0.5)
         os.kill(first_pid, sig)
         result: QueryResult = await asyncio.wait_for(handle.result(), 180)
