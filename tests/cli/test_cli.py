@@ -92,3 +92,16 @@ def test_ask_rejects_empty_and_oversized_queries(tmp_path: Path) -> None:
     assert huge.returncode == 1 and "limit is 10" in huge.stderr
     stranger = tutelage("ask", "hi", "--tenant", "zed", "--config", str(path))
     assert stranger.returncode == 1 and "unknown tenant 'zed'" in stranger.stderr
+    nothing = tutelage("ask", "--config", str(path))
+    assert nothing.returncode == 1 and "--sample" in nothing.stderr
+
+
+def test_ask_sample_picks_a_recorded_question(tmp_path: Path) -> None:
+    from tutelage.bench.datasets import prompt_key, recordings
+    from tutelage.cli.ask import sample_question
+    from tutelage.config import load_config
+
+    cfg = load_config(REPO / "tutelage.toml")
+    assert cfg.replay.data_dir is not None
+    question = sample_question(cfg)
+    assert prompt_key(question) in recordings(cfg.replay.data_dir)

@@ -284,3 +284,22 @@ def _try_post(base: str) -> Any:
         return _post(base, GOOD)
     except Exception as exc:  # noqa: BLE001 - the test inspects it
         return exc
+
+
+def test_metrics_count_requests_tokens_and_spend(served: Served) -> None:
+    client = openai.OpenAI(base_url=served.base_url, api_key="unused", max_retries=0)
+    client.chat.completions.create(model="tutelage", messages=QUESTION)
+    _post(served.base_url, {"model": "nope", "messages": QUESTION})
+    text = httpx.get(served.base_url.removesuffix("/v1") + "/metrics", timeout=10).text
+    lines = text.splitlines()
+    assert "# TYPE tutelage_requests_total counter" in lines
+    ok = [x for x in lines if x.startswith('tutelage_requests_total{path="/v1/chat/completions",status="200"}')]
+    assert ok and float(ok[0].split()[-1]) >= 1
+    assert any(x.startswith('tutelage_requests_total{path="/v1/chat/completions",status="404"}')
+               for x in lines)  # fmt: skip
+    assert any(x.startswith('tutelage_completions_total{member="') for x in lines)
+    assert any(x.startswith('tutelage_tokens_total{kind="completion",member="') for x in lines)
+    cost = [x for x in lines if x.startswith('tutelage_cost_usd_total{tenant="default"}')]
+    assert cost and float(cost[0].split()[-1]) > 0
+    assert any(x.startswith('tutelage_request_seconds_bucket{path="/v1/chat/completions",le="+Inf"}')
+               for x in lines)  # fmt: skip

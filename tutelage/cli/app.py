@@ -90,7 +90,7 @@ def down(
 
 @app.command()
 def ask(
-    text: Annotated[str, typer.Argument(help="The query.")],
+    text: Annotated[str, typer.Argument(help="The query.")] = "",
     config: ConfigOption = None,
     domain: Annotated[str | None, typer.Option(help="Domain label of the query.")] = None,
     tenant: Annotated[str, typer.Option(help="Tenant the query belongs to.")] = "default",
@@ -101,11 +101,16 @@ def ask(
         bool, typer.Option("--json", help="Print the result model as JSON.")
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the answer.")] = 300.0,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Ask a recorded GSM8K question (the replay default).")
+    ] = False,
 ) -> None:
     """Ask the school one question and show who answered, why, and what it cost."""
     from .ask import run_ask
 
-    run_ask(text, config, domain, tenant, reference, as_json, timeout)
+    if not text and not sample:
+        raise UserError("give a question, or --sample for a recorded one")
+    run_ask(text, config, domain, tenant, reference, as_json, timeout, sample)
 
 
 @app.command("config")

@@ -6,12 +6,14 @@ import asyncio
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
 from ..config import TutelageConfig, load_config
 from ..models import QueryInput, QueryResult
 from ..options import query_workflow_id
+from ..policy.answers import failure_hint
 from ..policy.validation import query_problem
 from .common import UserError
 
@@ -53,11 +55,15 @@ def run_ask(
     reference: str | None,
     as_json: bool,
     timeout_s: float,
+    sample: bool = False,
 ) -> None:
     from ..client import new_query_id, submit
     from .common import connect
 
     cfg = load_config(config_path)
+    if sample:
+        text = sample_question(cfg)
+        out.print(f"[dim]a recorded question:[/] {escape(text)}", soft_wrap=True)
     query = QueryInput(text=text, domain=domain, tenant=tenant, reference=reference)
     problem = query_problem(query, cfg.limits)
     if problem:
@@ -82,10 +88,26 @@ def run_ask(
     if result.answer:
         out.print(result.answer, highlight=False, markup=False)
     else:
-        out.print(f"[red]no answer:[/] {result.error}")
+        hint = failure_hint(result.calls)
+        out.print(f"[red]no answer:[/] {escape(hint or result.error or 'failed')}", soft_wrap=True)
     out.print(render_result(result, cfg))
     if result.status != "ok":
         raise SystemExit(1)
+
+
+def sample_question(cfg: TutelageConfig) -> str:
+    """A GSM8K question the replay provider has recorded answers for."""
+    import random
+
+    from ..bench.datasets import DatasetError, load_gsm8k
+
+    if cfg.replay.data_dir is None:
+        raise UserError("--sample needs recorded answers: set [replay] data_dir in the config")
+    try:
+        items = load_gsm8k(cfg.replay.data_dir)
+    except DatasetError as exc:
+        raise UserError(f"--sample: {exc}") from None
+    return random.choice(items).prompt
 
 
 def show_config(config_path: Path | None) -> None:

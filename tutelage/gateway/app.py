@@ -24,11 +24,13 @@ from temporalio.service import RPCError
 from ..client import new_query_id, start_query
 from ..config import TutelageConfig
 from ..models import QueryInput, QueryResult
+from ..policy.answers import failure_hint
 from ..policy.presets import PRESETS, UnknownPresetError, preset_cost_weight
 from ..policy.validation import query_problem
 from ..providers.catalog import ConfigCatalog
 from . import errors
 from .errors import APIError
+from .metrics import Metrics
 from .schema import ChatCompletionRequest
 from .temporal import TemporalSource
 
@@ -134,6 +136,20 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     catalog = ConfigCatalog(config)
     gw = config.gateway
 
+    metrics = Metrics()
+    paths = {"/v1/chat/completions", "/v1/models", "/metrics", "/health/liveness",
+             "/health/readiness"}  # fmt: skip
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        # Unknown paths share one label: a scanner must not grow the metric without bound.
+        path = request.url.path if request.url.path in paths else "other"
+        metrics.inc("tutelage_requests_total", path=path, status=str(response.status_code))
+        metrics.observe(time.perf_counter() - started, path=path)
+        return response
+
     @app.middleware("http")
     async def request_id(request: Request, call_next: Any) -> Response:
         rid = request.headers.get("x-request-id") or f"req-{uuid.uuid4().hex[:16]}"
@@ -152,6 +168,24 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
         names = [*PRESETS, f"tutelage@{config.routing.cost_weight:g}"]
         return {"object": "list", "data": [{"id": n, "object": "model", "created": 0,
                                             "owned_by": "tutelage"} for n in names]}  # fmt: skip
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    def account(result: QueryResult, body: dict[str, Any]) -> None:
+        t, tenant = body["tutelage"], result.tenant
+        member = str(t["member"])
+        metrics.inc("tutelage_completions_total", tenant=tenant, member=member, route=t["route"])
+        if result.cache_hit:
+            metrics.inc("tutelage_cache_hits_total", tenant=tenant)
+        for kind in ("prompt_tokens", "completion_tokens"):
+            metrics.inc("tutelage_tokens_total", body["usage"][kind], tenant=tenant,
+                        member=member, kind=kind.removesuffix("_tokens"))  # fmt: skip
+        metrics.inc("tutelage_cost_usd_total", result.cost_usd, tenant=tenant)
+        metrics.inc("tutelage_supervisor_only_cost_usd_total", result.supervisor_only_cost_usd,
+                    tenant=tenant)  # fmt: skip
+        metrics.inc("tutelage_saved_usd_total", t["saved_usd"], tenant=tenant)
 
     @app.get("/health/liveness")
     async def liveness() -> dict[str, str]:
@@ -185,10 +219,11 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             raise APIError(503, f"Lost the school's Temporal server while waiting: {exc}. "
                            f"The run: {run_url}", "temporal_unavailable") from None  # fmt: skip
         if result.status != "ok":
+            hint = failure_hint(result.calls)
             failures = "; ".join(dict.fromkeys(c.error for c in result.calls if c.error))
-            raise APIError(502, f"The school could not answer: {result.error or result.reason}"
-                           f"{f' ({failures})' if failures else ''}. The run: {run_url}",
-                           "school_failed")  # fmt: skip
+            what = hint or f"{result.error or result.reason}{f' ({failures})' if failures else ''}"
+            raise APIError(502, f"The school could not answer: {what}. The run: {run_url}",
+                           "no_recording" if hint else "school_failed")  # fmt: skip
         return result
 
     @app.post("/v1/chat/completions")
@@ -215,6 +250,9 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
         if not req.stream:
             result = await finish(handle, q)
             body = _completion(result, config, catalog, created)
+            account(result, body)
+            log.info("request %s: query %s answered by %s (%s)", rid, q.query_id,
+                     result.winner, result.route.value)  # fmt: skip
             return JSONResponse(body, headers=_headers(body, rid))
         return StreamingResponse(_events(handle, q, created, rid),
                                  media_type="text/event-stream",
@@ -234,6 +272,9 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             yield "data: [DONE]\n\n"
             return
         body = _completion(result, config, catalog, created)
+        account(result, body)
+        log.info("request %s: query %s answered by %s (%s, streamed)", rid, q.query_id,
+                 result.winner, result.route.value)  # fmt: skip
         for chunk in _stream_chunks(body):
             yield f"data: {json.dumps(chunk)}\n\n"
         yield "data: [DONE]\n\n"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from ..models import MemberAnswer
+
 # Recorded MMLU answers hold only whether the model was right, not its letter; the replay
 # provider answers with one of these markers, and a reference of RECORDED_CORRECT accepts the
 # first. Two "incorrect" markers do not agree: the letters behind them are unknown.
@@ -95,3 +97,20 @@ def agreement_score(answer: str, supervisor_answer: str) -> float:
     if sup_choice is not None:
         return 1.0 if final_choice(answer) == sup_choice else 0.0
     return 1.0 if _plain(answer) == _plain(supervisor_answer) else 0.0
+
+
+NO_RECORDING_HINT = (
+    "no member has a recorded answer for this question: the embedded default replays recorded "
+    "GSM8K and MMLU answers, so ask one of those (`tutelage ask --sample` picks one), or "
+    "configure a real provider (see examples/)"
+)
+
+
+def failure_hint(calls: list[MemberAnswer]) -> str | None:
+    """What to do when a query failed only because nobody had a recording of it."""
+    failed = [c for c in calls if c.error]
+    if failed and not any(c.ok for c in calls) and all(
+        c.error_kind == "NoRecordingError" for c in failed
+    ):
+        return NO_RECORDING_HINT
+    return None
