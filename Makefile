@@ -47,6 +47,7 @@ lint: $(VENV)/.installed-dev+test+bench+local
 bench: $(VENV)/.installed-bench+test+local
 	$(BIN)/python benchmarks/query_path.py
 	$(BIN)/python benchmarks/scale_out.py
+	$(BIN)/python benchmarks/start_latency.py
 	$(BIN)/python benchmarks/local_model.py
 	$(BIN)/tutelage bench --dataset gsm8k --protocol split
 	$(BIN)/tutelage bench --dataset mmlu --protocol split
