@@ -14,7 +14,8 @@ from .conftest import REPO
 def test_compose_is_consistent() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"postgresql", "temporal", "temporal-ui", "store", "answerer"} <= set(services)
+    assert {"postgresql", "temporal", "temporal-ui", "store", "answerer", "gateway"} <= set(services)
+    assert services["gateway"]["ports"] == ["8000:8000"]
     volumes = set(compose.get("volumes", {}))
     for name, svc in services.items():
         deps = svc.get("depends_on", [])
@@ -47,12 +48,15 @@ def test_services_run_real_cli_commands() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     dockerfile = (REPO / "Dockerfile").read_text()
     assert re.search(r'ENTRYPOINT \["tutelage"\]', dockerfile)
-    for name in ("store", "answerer"):
+    for name in ("store", "answerer", "gateway"):
         command = compose["services"][name]["command"]
         r = subprocess.run([sys.executable, "-m", "tutelage", command[0], "--help"],
                            capture_output=True, text=True, timeout=60)  # fmt: skip
-        assert r.returncode == 0 and "--config" in r.stdout and "--role" in r.stdout
-        assert command[2] in r.stdout  # the role is one the command knows
+        assert r.returncode == 0 and "--config" in r.stdout
+        for flag in (a for a in command if a.startswith("--")):
+            assert flag in r.stdout, f"{name}: {command[0]} has no {flag}"
+        if "--role" in command:
+            assert command[command.index("--role") + 1] in r.stdout  # a role the command knows
     # Every file the Dockerfile copies exists in the repository.
     for line in dockerfile.splitlines():
         if line.startswith("COPY "):
