@@ -147,6 +147,11 @@ class GatewayConfig(_Strict):
     keepalive_s: float = Field(5.0, gt=0)
     # Larger request bodies are refused with 413 before they are parsed.
     max_body_bytes: int = Field(1_000_000, ge=1024)
+    # keys: every /v1/chat/completions request needs `Authorization: Bearer <key>`, and its
+    # tenant is the key's (`tutelage keys create`); none: no key, every request `default`'s.
+    auth: str = Field("keys", pattern=r"^(keys|none)$")
+    # How long a gateway trusts what it read of a key: a revocation holds within this long.
+    key_cache_s: float = Field(2.0, ge=0)
 
 
 class ReplayConfig(_Strict):

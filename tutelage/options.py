@@ -121,3 +121,9 @@ def member_workflow_id(member_id: str, task_queue: str = DEFAULT_TASK_QUEUE) -> 
     """`member-<id>` in the default school; `member-<task queue>-<id>` in any other."""
     scope = school_scope(task_queue)
     return f"member-{scope}-{member_id}" if scope else f"member-{member_id}"
+
+
+def keys_workflow_id(task_queue: str = DEFAULT_TASK_QUEUE) -> str:
+    """The school's API keys: `keys` in the default school, `keys-<task queue>` in another."""
+    scope = school_scope(task_queue)
+    return f"keys-{scope}" if scope else "keys"

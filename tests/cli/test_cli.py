@@ -27,8 +27,9 @@ def tutelage(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["up"], ["worker"], ["ask"], ["config"], ["members"], ["schedules", "sync"],
-     ["evolve", "now"], ["member", "promote"], ["member", "retire"]],
+    [[], ["up"], ["worker"], ["down"], ["serve"], ["ask"], ["config"], ["members"],
+     ["schedules", "sync"], ["evolve", "now"], ["member", "promote"], ["member", "retire"],
+     ["keys", "create"], ["keys", "list"], ["keys", "revoke"]],
 )  # fmt: skip
 def test_help(command: list[str]) -> None:
     r = tutelage(*command, "--help")
@@ -37,8 +38,8 @@ def test_help(command: list[str]) -> None:
     if command:
         assert "--config" in r.stdout
     else:
-        for name in ("up", "worker", "ask", "config", "bench", "members", "member", "schedules",
-                     "evolve"):  # fmt: skip
+        for name in ("up", "worker", "down", "serve", "ask", "config", "bench", "members",
+                     "member", "schedules", "evolve", "keys"):  # fmt: skip
             assert name in r.stdout, name
 
 

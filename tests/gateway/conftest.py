@@ -37,7 +37,9 @@ teacher_audit_rate = 0.0
 mode = "agreement"
 [limits]
 max_query_chars = 2000
+tenants = ["default", "acme", "globex"]
 [gateway]
+auth = "{auth}"
 port = {port}
 request_timeout_s = {timeout}
 keepalive_s = 0.2
@@ -66,6 +68,7 @@ class Served:
     gateway: subprocess.Popen[bytes]
     worker: subprocess.Popen[bytes]
     log: Path  # the gateway's
+    address: str  # Temporal's
 
     def ledger_rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """Read the school's ledger: stops the worker first (it owns the stores)."""
@@ -80,11 +83,11 @@ class Served:
 
 
 def write_school(root: Path, port: int, timeout: float = 30, sup_extra: str = OK_PARAMS,
-                 stu_extra: str = OK_PARAMS) -> Path:  # fmt: skip
+                 stu_extra: str = OK_PARAMS, auth: str = "none") -> Path:  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
     path = root / "tutelage.toml"
     path.write_text(SCHOOL.format(queue=f"gw-{uuid.uuid4().hex[:8]}", port=port, timeout=timeout,
-                                  sup_extra=sup_extra, stu_extra=stu_extra))  # fmt: skip
+                                  sup_extra=sup_extra, stu_extra=stu_extra, auth=auth))  # fmt: skip
     return path
 
 
@@ -136,7 +139,7 @@ def serve_school(address: str, root: Path, **school: Any) -> Iterator[Served]:
     try:
         # Ready: Temporal answers and the school's worker polls its queue.
         wait_serving(f"http://127.0.0.1:{port}", gateway, log, "/health/readiness")
-        yield Served(cfg, f"http://127.0.0.1:{port}/v1", gateway, worker, log)
+        yield Served(cfg, f"http://127.0.0.1:{port}/v1", gateway, worker, log, address)
     finally:
         stop(gateway)
         stop(worker)

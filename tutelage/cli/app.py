@@ -121,6 +121,48 @@ def check_config(config: ConfigOption = None) -> None:
     show_config(config)
 
 
+keys_app = typer.Typer(help="The API's keys (`keys create|list|revoke`).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="The tenant the key's requests belong to.")],
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+    budget_day: Annotated[float | None, typer.Option(help="USD per day.")] = None,
+    budget_month: Annotated[float | None, typer.Option(help="USD per month.")] = None,
+    rpm: Annotated[int | None, typer.Option(help="Requests per minute.")] = None,
+    tpm: Annotated[int | None, typer.Option(help="Tokens per minute.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create a key for a tenant; it is printed once (only its hash is kept)."""
+    from .keys import create_key
+
+    create_key(config, tenant, name, budget_day, budget_month, rpm, tpm)
+
+
+@keys_app.command("list")
+def keys_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """The keys: id, tenant, state and limits (never the secrets)."""
+    from .keys import list_keys
+
+    list_keys(config, tenant)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (`tutelage keys list`).")],
+    config: ConfigOption = None,
+) -> None:
+    """Revoke a key: the gateways refuse it from then on."""
+    from .keys import revoke_key
+
+    revoke_key(config, key_id)
+
+
 schedules_app = typer.Typer(help="The learning cycles' Temporal Schedules.", no_args_is_help=True)
 evolve_app = typer.Typer(help="Run evolution.", no_args_is_help=True)
 member_app = typer.Typer(help="Move one member along the ladder.", no_args_is_help=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from ..config import TutelageConfig
 
@@ -26,3 +27,25 @@ async def connect(cfg: TutelageConfig, address: str, timeout_s: float) -> Client
             f"cannot reach Temporal at {address} (namespace {cfg.temporal.namespace}): "
             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from None
+
+
+T = TypeVar("T")
+
+
+def run_with_client(
+    cfg: TutelageConfig, fn: Callable[[Client], Awaitable[T]], timeout_s: float = 120.0
+) -> T:
+    """Connect, run `fn(client)` within `timeout_s`, and say what to check when no worker
+    answered in time."""
+
+    async def go() -> T:
+        client = await connect(cfg, cfg.temporal.effective_address(), 10.0)
+        try:
+            return await asyncio.wait_for(fn(client), timeout_s)
+        except TimeoutError:
+            raise UserError(
+                f"no reply within {timeout_s:g}s; is a worker serving task queue "
+                f"'{cfg.temporal.task_queue}'? (start one with `tutelage up` or `tutelage worker`)"
+            ) from None
+
+    return asyncio.run(go())

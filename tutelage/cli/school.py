@@ -6,9 +6,7 @@ a short workflow and moves members through their MemberWorkflow's Updates.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -17,7 +15,7 @@ from rich.table import Table
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ..config import TutelageConfig, load_config
+from ..config import load_config
 from ..models.lifecycle import (
     Action,
     CycleInput,
@@ -28,37 +26,17 @@ from ..models.lifecycle import (
     TransitionRequest,
 )
 from ..options import member_workflow_id
-from .common import UserError
+from .common import UserError, run_with_client
 
 out = Console()
 T = TypeVar("T")
-
-
-async def _client(cfg: TutelageConfig) -> Client:
-    from .common import connect
-
-    return await connect(cfg, cfg.temporal.effective_address(), 10.0)
-
-
-def _run(cfg: TutelageConfig, fn: Callable[[Client], Awaitable[T]], timeout_s: float = 120.0) -> T:
-    async def go() -> T:
-        client = await _client(cfg)
-        try:
-            return await asyncio.wait_for(fn(client), timeout_s)
-        except TimeoutError:
-            raise UserError(
-                f"no reply within {timeout_s:g}s; is a worker serving task queue "
-                f"'{cfg.temporal.task_queue}'? (start one with `tutelage up` or `tutelage worker`)"
-            ) from None
-
-    return asyncio.run(go())
 
 
 def sync_command(config_path: Path | None) -> None:
     from ..workers.schedules import sync_schedules
 
     cfg = load_config(config_path)
-    done = _run(cfg, lambda c: sync_schedules(c, cfg))
+    done = run_with_client(cfg, lambda c: sync_schedules(c, cfg))
     for sid, what in done:
         out.print(f"{what:8s} {sid}")
 
@@ -72,7 +50,7 @@ def evolve_now(config_path: Path | None) -> None:
             task_queue=cfg.temporal.task_queue, result_type=EvolutionResult,
         )  # fmt: skip
 
-    result: EvolutionResult = _run(cfg, go, 600.0)
+    result: EvolutionResult = run_with_client(cfg, go, 600.0)
     out.print(f"domains: {', '.join(result.discovered) or 'none yet'}")
     for g in result.gaps:
         out.print(f"gap {g.domain}: {'; '.join(g.reasons)}")
@@ -96,7 +74,7 @@ def members_command(config_path: Path | None) -> None:
             task_queue=cfg.temporal.task_queue, result_type=RosterReport,
         )  # fmt: skip
 
-    report: RosterReport = _run(cfg, go)
+    report: RosterReport = run_with_client(cfg, go)
     table = Table(title="the school")
     for col in ("member", "model", "roles", "judged", "win rate", "mean score", "cost",
                 "exemplars", "last transition"):  # fmt: skip
@@ -137,5 +115,5 @@ def member_command(action: str, member_id: str, domain: str, config_path: Path |
                                 "); `tutelage members` lists them") from None  # fmt: skip
             raise
 
-    t: Transition = _run(cfg, go)
+    t: Transition = run_with_client(cfg, go)
     out.print(f"{t.member_id} in {t.domain}: {t.from_role.value} -> {t.to_role.value}")

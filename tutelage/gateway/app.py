@@ -25,6 +25,7 @@ from ..client import new_query_id, start_query
 from ..config import TutelageConfig
 from ..models import QueryInput, QueryResult
 from ..policy.answers import failure_hint
+from ..policy.keys import bearer, key_id_of, key_problem
 from ..policy.presets import PRESETS, UnknownPresetError, preset_cost_weight
 from ..policy.validation import query_problem
 from ..providers.catalog import ConfigCatalog
@@ -32,13 +33,13 @@ from . import errors
 from .errors import APIError
 from .metrics import Metrics
 from .schema import ChatCompletionRequest
-from .temporal import TemporalSource
+from .temporal import KeyCache, TemporalSource
 
 log = logging.getLogger("tutelage.gateway")
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
 
-def _query(req: ChatCompletionRequest, cfg: TutelageConfig) -> QueryInput:
+def _query(req: ChatCompletionRequest, cfg: TutelageConfig, tenant: str) -> QueryInput:
     """The QueryInput a valid request asks for, or an APIError saying what is wrong."""
     refusal = req.refusals()
     if refusal is not None:
@@ -67,7 +68,7 @@ def _query(req: ChatCompletionRequest, cfg: TutelageConfig) -> QueryInput:
     if req.top_p is not None:
         params["top_p"] = req.top_p
     text = last.text()
-    q = QueryInput(text=text, query_id=new_query_id(text), context=context,
+    q = QueryInput(text=text, query_id=new_query_id(text), tenant=tenant, context=context,
                    cost_weight=cost_weight, call_params=params)  # fmt: skip
     problem = query_problem(q, cfg.limits)
     if problem:
@@ -135,6 +136,24 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     errors.install(app)
     catalog = ConfigCatalog(config)
     gw = config.gateway
+    keys = KeyCache(temporal, config.temporal.task_queue, gw.key_cache_s)
+
+    async def tenant_of(request: Request) -> str:
+        """The tenant of the request's key (`default` when the gateway takes no keys)."""
+        if gw.auth == "none":
+            return "default"
+        presented = bearer(request.headers.get("authorization"))
+        if presented is None:
+            raise APIError(401, "You didn't provide an API key. Provide it in an Authorization "
+                           "header using Bearer auth (Authorization: Bearer YOUR_KEY); "
+                           "`tutelage keys create --tenant T` makes one.", "missing_api_key")  # fmt: skip
+        key_id = key_id_of(presented)
+        record = await keys.lookup(key_id) if key_id else None
+        problem = key_problem(presented, record)
+        if problem is not None:
+            raise APIError(401, problem[1], problem[0])
+        assert record is not None
+        return record.tenant
 
     metrics = Metrics()
     paths = {"/v1/chat/completions", "/v1/models", "/metrics", "/health/liveness",
@@ -229,6 +248,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         rid = request.state.request_id
+        tenant = await tenant_of(request)  # a key first, as OpenAI's API checks it
         raw = await request.body()
         try:
             payload = json.loads(raw)
@@ -243,7 +263,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             from fastapi.exceptions import RequestValidationError
 
             raise errors.validation_error(RequestValidationError(exc.errors())) from None
-        q = _query(req, config)
+        q = _query(req, config, tenant)
         created = int(time.time())
         handle = await start(q, rid)
         log.info("request %s: query %s started (%s)", rid, q.query_id, handle.id)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from ..config import TutelageConfig
+from ..models.keys import ApiKey
+from ..options import keys_workflow_id
 from .errors import APIError
 
 
@@ -58,3 +62,36 @@ class TemporalSource:
         return {"ready": pollers > 0, "temporal": True, "worker": pollers > 0,
                 "pollers": pollers, "task_queue": config.temporal.task_queue,
                 **({} if pollers else {"reason": "no worker polls the school's task queue"})}  # fmt: skip
+
+
+class KeyCache:
+    """The school's API keys as the KeysWorkflow holds them, each read at most every
+    `ttl_s` seconds."""
+
+    def __init__(self, source: TemporalSource, task_queue: str, ttl_s: float) -> None:
+        self.source = source
+        self.workflow_id = keys_workflow_id(task_queue)
+        self.ttl_s = ttl_s
+        self._seen: dict[str, tuple[float, ApiKey | None]] = {}
+
+    async def lookup(self, key_id: str) -> ApiKey | None:
+        now = time.monotonic()
+        hit = self._seen.get(key_id)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        client = await self.source.client()
+        try:
+            record = await client.get_workflow_handle(self.workflow_id).query(
+                "key", key_id, result_type=ApiKey | None)  # type: ignore[arg-type]
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise APIError(503, f"The school's keys could not be read: {exc}",
+                               "temporal_unavailable") from None  # fmt: skip
+            record = None  # no key was ever created
+        except WorkflowQueryFailedError as exc:
+            raise APIError(503, f"The school's keys could not be read: {exc}",
+                           "keys_unavailable") from None  # fmt: skip
+        if len(self._seen) > 10_000:  # unknown ids from a scanner must not grow it forever
+            self._seen.clear()
+        self._seen[key_id] = (now, record)
+        return record

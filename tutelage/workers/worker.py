@@ -20,6 +20,7 @@ from ..options import MAX_CONCURRENT_CALLS, calls_task_queue
 from ..workflows import search_attributes as sa
 from ..workflows.distillation import DistillationWorkflow
 from ..workflows.evolution import EvolutionWorkflow
+from ..workflows.keys import KeysWorkflow
 from ..workflows.member import MemberWorkflow
 from ..workflows.promotion import PromotionWorkflow
 from ..workflows.query import QueryWorkflow
@@ -35,6 +36,7 @@ WORKFLOWS: Sequence[type] = (
     EvolutionWorkflow,
     DistillationWorkflow,
     RosterReportWorkflow,
+    KeysWorkflow,
 )
 
 

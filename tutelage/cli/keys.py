@@ -1,0 +1,101 @@
+"""`tutelage keys create|list|revoke`: the gateway's API keys, kept by the school's
+KeysWorkflow (only their hashes); a new key is printed once."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from ..config import load_config
+from ..models.keys import ApiKey, KeysInput, RevokeKey
+from ..options import keys_workflow_id
+from ..policy.keys import compose_key, key_hash
+from .common import UserError, run_with_client
+
+out = Console()
+
+
+def create_key(config_path: Path | None, tenant: str, name: str, budget_day: float | None,
+               budget_month: float | None, rpm: int | None, tpm: int | None) -> None:  # fmt: skip
+    cfg = load_config(config_path)
+    if tenant not in cfg.limits.tenants:
+        raise UserError(f"unknown tenant '{tenant}'; configured tenants (limits.tenants): "
+                        f"{', '.join(cfg.limits.tenants)}")  # fmt: skip
+    key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
+    presented = compose_key(key_id, secret)
+    record = ApiKey(key_id=key_id, tenant=tenant, sha256=key_hash(presented), name=name,
+                    budget_day_usd=budget_day, budget_month_usd=budget_month,
+                    requests_per_minute=rpm, tokens_per_minute=tpm)  # fmt: skip
+    tq = cfg.temporal.task_queue
+
+    async def go(client: Client) -> ApiKey:
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            "KeysWorkflow", KeysInput(), id=keys_workflow_id(tq), task_queue=tq,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )  # fmt: skip
+        return await client.execute_update_with_start_workflow(
+            "create", record, start_workflow_operation=start, result_type=ApiKey)  # fmt: skip
+
+    made = run_with_client(cfg, go)
+    out.print(f"key {made.key_id} for tenant {made.tenant} (shown once; keep it secret):")
+    print(presented)
+
+
+def _keys(cfg_path: Path | None) -> tuple[list[ApiKey], str]:
+    cfg = load_config(cfg_path)
+
+    async def go(client: Client) -> list[ApiKey]:
+        handle = client.get_workflow_handle(keys_workflow_id(cfg.temporal.task_queue))
+        try:
+            return await handle.query("keys", result_type=list[ApiKey])
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return []
+            raise UserError(f"cannot read the keys: {exc}") from None
+
+    return run_with_client(cfg, go), cfg.temporal.task_queue
+
+
+def list_keys(config_path: Path | None, tenant: str | None) -> None:
+    keys, _ = _keys(config_path)
+    keys = [k for k in keys if tenant is None or k.tenant == tenant]
+    if not keys:
+        out.print("no keys" + (f" for tenant {tenant}" if tenant else "") +
+                  " (create one with `tutelage keys create --tenant T`)")  # fmt: skip
+        return
+    table = Table(show_edge=False, pad_edge=False)
+    for col in ("key", "tenant", "name", "created", "state", "limits"):
+        table.add_column(col, overflow="fold")
+    for k in keys:
+        limits = ", ".join(f"{label} {value:g}" for label, value in (
+            ("$/day", k.budget_day_usd), ("$/month", k.budget_month_usd),
+            ("req/min", k.requests_per_minute), ("tok/min", k.tokens_per_minute))
+            if value is not None) or "-"  # fmt: skip
+        state = f"revoked {k.revoked_at[:10]}" if k.revoked_at else "active"
+        table.add_row(k.key_id, k.tenant, escape(k.name) or "-", k.created_at[:10], state, limits)
+    out.print(table)
+
+
+def revoke_key(config_path: Path | None, key_id: str) -> None:
+    cfg = load_config(config_path)
+
+    async def go(client: Client) -> ApiKey:
+        handle = client.get_workflow_handle(keys_workflow_id(cfg.temporal.task_queue))
+        try:
+            return await handle.execute_update("revoke", RevokeKey(key_id=key_id),
+                                               result_type=ApiKey)  # fmt: skip
+        except WorkflowUpdateFailedError as exc:
+            raise UserError(f"cannot revoke {key_id}: {exc.cause or exc}") from None
+        except RPCError as exc:
+            raise UserError(f"cannot revoke {key_id}: no such key ({exc})") from None
+
+    done = run_with_client(cfg, go)
+    out.print(f"revoked key {done.key_id} of tenant {done.tenant} at {done.revoked_at}")

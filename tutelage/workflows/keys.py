@@ -1,0 +1,67 @@
+"""KeysWorkflow: the school's API keys, one durable record that every gateway reads.
+
+Keys are created and revoked through validated Updates (the CLI starts the workflow with its
+first key: Update-with-Start) and read through Queries; only their hashes are in history.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from ..models.keys import ApiKey, KeysInput, RevokeKey
+
+# Continue-as-new after this many changes, carrying the keys: a bounded history.
+MAX_CHANGES_PER_RUN = 500
+
+
+@workflow.defn(name="KeysWorkflow")
+class KeysWorkflow:
+    @workflow.init
+    def __init__(self, inp: KeysInput) -> None:
+        self._keys = dict(inp.keys)
+        self._changes = 0
+
+    @workflow.run
+    async def run(self, inp: KeysInput) -> None:
+        await workflow.wait_condition(lambda: self._changes >= MAX_CHANGES_PER_RUN)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(KeysInput(keys=self._keys))
+
+    @workflow.update(name="create")
+    def create(self, key: ApiKey) -> ApiKey:
+        if key.key_id in self._keys:  # validated, but two may be validated together
+            raise ApplicationError(f"key {key.key_id} exists", non_retryable=True)
+        self._keys[key.key_id] = key.model_copy(update={"created_at": workflow.now().isoformat()})
+        self._changes += 1
+        return self._keys[key.key_id]
+
+    @create.validator
+    def _check_create(self, key: ApiKey) -> None:
+        if key.key_id in self._keys:
+            raise ValueError(f"key {key.key_id} exists")
+
+    @workflow.update(name="revoke")
+    def revoke(self, req: RevokeKey) -> ApiKey:
+        key = self._keys.get(req.key_id)
+        if key is None:
+            raise ApplicationError(f"no key {req.key_id}", non_retryable=True)
+        if key.revoked_at is None:
+            key = key.model_copy(update={"revoked_at": workflow.now().isoformat()})
+            self._keys[req.key_id] = key
+            self._changes += 1
+        return key
+
+    @revoke.validator
+    def _check_revoke(self, req: RevokeKey) -> None:
+        if req.key_id not in self._keys:
+            raise ValueError(f"no key {req.key_id}")
+
+    @workflow.query(name="keys")
+    def keys(self) -> list[ApiKey]:
+        return list(self._keys.values())
+
+    @workflow.query(name="key")
+    def key(self, key_id: str) -> ApiKey | None:
+        return self._keys.get(key_id)
