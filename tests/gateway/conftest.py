@@ -97,8 +97,9 @@ def _tutelage(args: list[str], address: str, log: Path) -> subprocess.Popen[byte
                             env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
 
 
-def start_gateway(config: Path, address: str, log: Path) -> subprocess.Popen[bytes]:
-    return _tutelage(["serve", "--config", str(config)], address, log)
+def start_gateway(config: Path, address: str, log: Path,
+                  extra: list[str] | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
+    return _tutelage(["serve", "--config", str(config), *(extra or [])], address, log)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

@@ -84,3 +84,36 @@ def test_list_with_no_keys_says_how_to_make_one(tmp_path: Path, temporal_env: An
     with serve_school(address, tmp_path, auth="keys") as s:
         r = _keys(s, "list")
     assert r.returncode == 0 and "no keys" in r.stdout and "keys create" in r.stdout
+
+
+def test_a_rate_limit_holds_across_two_gateways(temporal_env: Any, tmp_path: Path) -> None:
+    address = temporal_env.client.service_client.config.target_host
+    with serve_school(address, tmp_path / "school", auth="keys") as keyed:
+        _rate_limited_across_gateways(keyed, tmp_path)
+
+
+def _rate_limited_across_gateways(keyed: Served, tmp_path: Path) -> None:
+    from tutelage.workers.devserver import free_port
+
+    from .conftest import start_gateway, stop, wait_serving
+
+    r = _keys(keyed, "create", "--tenant", "globex", "--rpm", "2")
+    assert r.returncode == 0, r.stderr
+    key = r.stdout.strip().splitlines()[-1]
+    port = free_port()
+    log = tmp_path / "second.log"
+    second = start_gateway(keyed.config.path, keyed.address, log, ["--port", str(port)])  # type: ignore[arg-type]
+    try:
+        wait_serving(f"http://127.0.0.1:{port}", second, log)
+        if time.time() % 60 > 45:  # keep the three requests inside one minute's window
+            time.sleep(61 - time.time() % 60)
+        bases = [keyed.base_url, f"http://127.0.0.1:{port}/v1", keyed.base_url]
+        answers = [httpx.post(f"{base}/chat/completions", timeout=30, json={
+            "model": "tutelage", "messages": [{"role": "user", "content": f"What is {i} + {i}?"}]},
+            headers={"authorization": f"Bearer {key}"}) for i, base in enumerate(bases)]  # fmt: skip
+    finally:
+        stop(second)
+    assert [a.status_code for a in answers] == [200, 200, 429], [a.text for a in answers]
+    err = answers[2].json()["error"]
+    assert err["code"] == "rate_limit_exceeded" and "2 requests per minute" in err["message"]
+    assert 1 <= int(answers[2].headers["retry-after"]) <= 60

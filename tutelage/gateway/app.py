@@ -137,6 +137,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     catalog = ConfigCatalog(config)
     gw = config.gateway
     keys = KeyCache(temporal, config.temporal.task_queue, gw.key_cache_s)
+    metrics = Metrics()
 
     async def tenant_of(request: Request) -> str:
         """The tenant of the request's key (`default` when the gateway takes no keys)."""
@@ -153,9 +154,14 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
         if problem is not None:
             raise APIError(401, problem[1], problem[0])
         assert record is not None
+        if record.requests_per_minute is not None:
+            admission = await keys.admit(record.key_id)
+            if not admission.allowed:
+                metrics.inc("tutelage_rate_limited_total", tenant=record.tenant)
+                raise APIError(429, admission.reason, "rate_limit_exceeded", headers={
+                    "retry-after": f"{admission.retry_after_s:.0f}"})  # fmt: skip
         return record.tenant
 
-    metrics = Metrics()
     paths = {"/v1/chat/completions", "/v1/models", "/metrics", "/health/liveness",
              "/health/readiness"}  # fmt: skip
 

@@ -9,11 +9,11 @@ from typing import Any
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from ..config import TutelageConfig
-from ..models.keys import ApiKey
+from ..models.keys import Admission, Admit, ApiKey
 from ..options import keys_workflow_id
 from .errors import APIError
 
@@ -95,3 +95,13 @@ class KeyCache:
             self._seen.clear()
         self._seen[key_id] = (now, record)
         return record
+
+    async def admit(self, key_id: str) -> Admission:
+        """One request against the key's rate limit, counted by the school's KeysWorkflow."""
+        client = await self.source.client()
+        try:
+            return await client.get_workflow_handle(self.workflow_id).execute_update(
+                "admit", Admit(key_id=key_id), result_type=Admission)  # fmt: skip
+        except (RPCError, WorkflowUpdateFailedError) as exc:
+            raise APIError(503, f"The school's rate limits could not be checked: {exc}",
+                           "keys_unavailable") from None  # fmt: skip

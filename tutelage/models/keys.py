@@ -27,3 +27,13 @@ class KeysInput(BaseModel):
 
 class RevokeKey(BaseModel):
     key_id: str
+
+
+class Admit(BaseModel):
+    key_id: str
+
+
+class Admission(BaseModel):
+    allowed: bool
+    retry_after_s: float = 0.0
+    reason: str = ""

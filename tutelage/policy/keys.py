@@ -43,3 +43,15 @@ def bearer(header: str | None) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return value.strip() or None
+
+
+def rate_decision(
+    now_s: float, window_start_s: float, used: int, per_minute: int
+) -> tuple[bool, float, int, float]:
+    """A fixed one-minute window: (allowed, the window's start, requests counted in it, seconds
+    until a refused request may retry)."""
+    if now_s - window_start_s >= 60.0:
+        window_start_s, used = now_s - (now_s % 60.0), 0
+    if used < per_minute:
+        return True, window_start_s, used + 1, 0.0
+    return False, window_start_s, used, max(1.0, window_start_s + 60.0 - now_s)

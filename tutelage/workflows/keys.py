@@ -10,10 +10,13 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from ..models.keys import ApiKey, KeysInput, RevokeKey
+    from ..models.keys import Admission, Admit, ApiKey, KeysInput, RevokeKey
+    from ..policy.keys import rate_decision
 
-# Continue-as-new after this many changes, carrying the keys: a bounded history.
+# Continue-as-new after this many changes or history events, carrying the keys (the rate
+# windows start afresh): a bounded history.
 MAX_CHANGES_PER_RUN = 500
+MAX_HISTORY_EVENTS = 10_000
 
 
 @workflow.defn(name="KeysWorkflow")
@@ -22,10 +25,14 @@ class KeysWorkflow:
     def __init__(self, inp: KeysInput) -> None:
         self._keys = dict(inp.keys)
         self._changes = 0
+        self._windows: dict[str, tuple[float, int]] = {}  # key id -> (window start, requests)
 
     @workflow.run
     async def run(self, inp: KeysInput) -> None:
-        await workflow.wait_condition(lambda: self._changes >= MAX_CHANGES_PER_RUN)
+        await workflow.wait_condition(
+            lambda: self._changes >= MAX_CHANGES_PER_RUN
+            or workflow.info().get_current_history_length() >= MAX_HISTORY_EVENTS
+        )
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(KeysInput(keys=self._keys))
 
@@ -57,6 +64,21 @@ class KeysWorkflow:
     def _check_revoke(self, req: RevokeKey) -> None:
         if req.key_id not in self._keys:
             raise ValueError(f"no key {req.key_id}")
+
+    @workflow.update(name="admit")
+    def admit(self, req: Admit) -> Admission:
+        """Count one request of a key against its requests-per-minute limit; every gateway asks
+        here, so the limit holds across gateways."""
+        key = self._keys.get(req.key_id)
+        if key is None or key.requests_per_minute is None:
+            return Admission(allowed=True)
+        start, used = self._windows.get(req.key_id, (0.0, 0))
+        allowed, start, used, retry = rate_decision(workflow.now().timestamp(), start, used,
+                                                    key.requests_per_minute)  # fmt: skip
+        self._windows[req.key_id] = (start, used)
+        reason = "" if allowed else (f"Rate limit reached for key {key.key_id}: "
+                                     f"{key.requests_per_minute} requests per minute.")  # fmt: skip
+        return Admission(allowed=allowed, retry_after_s=retry, reason=reason)
 
     @workflow.query(name="keys")
     def keys(self) -> list[ApiKey]:
