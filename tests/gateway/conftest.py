@@ -42,7 +42,7 @@ tenants = ["default", "acme", "globex"]
 auth = "{auth}"
 port = {port}
 request_timeout_s = {timeout}
-keepalive_s = 0.2
+keepalive_s = 0.05
 [[members]]
 id = "sup"
 model = "openai/sup-model"

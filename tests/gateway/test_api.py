@@ -10,7 +10,6 @@ import openai
 import pytest
 from temporalio.client import Client
 
-from tutelage.client import submit  # noqa: F401 - the gateway and `ask` share start_query
 from tutelage.workers.devserver import free_port
 
 from .conftest import Served, start_gateway, wait_serving, write_school
@@ -47,7 +46,15 @@ async def test_the_async_client_and_a_conversation(served: Served) -> None:
                   {"role": "user", "content": "And six times seven?"}],
     )  # fmt: skip
     assert r.choices[0].message.content == "42"
-    assert (r.model_extra or {})["tutelage"]["cache_hit"] is False  # a conversation: no cache
+    # The same last question: asked alone twice, the repeat comes from the cache; asked inside a
+    # conversation, never (the cached answer was given without it).
+    question = [{"role": "user", "content": "What is nine times nine?"}]
+    alone = [(await client.chat.completions.create(model="tutelage", messages=question))
+             .model_extra["tutelage"]["cache_hit"] for _ in range(2)]  # type: ignore[index]
+    assert alone == [False, True]
+    talk = await client.chat.completions.create(model="tutelage", messages=[
+        {"role": "system", "content": "Answer in Roman numerals."}, *question])  # fmt: skip
+    assert (talk.model_extra or {})["tutelage"]["cache_hit"] is False
 
 
 def test_streaming_with_the_sync_client(served: Served) -> None:
@@ -77,6 +84,7 @@ async def test_streaming_with_the_async_client_sends_keep_alives(served: Served)
     assert r.headers["content-type"].startswith("text/event-stream")
     assert lines[-1] == "data: [DONE]"
     assert all(line.startswith((": keep-alive", "data: ")) for line in lines)
+    assert lines[0] == ": keep-alive"  # sent while the school decided (keepalive_s is 0.05)
 
 
 def test_models_lists_the_presets(served: Served) -> None:

@@ -59,7 +59,9 @@ def test_keys_carry_the_tenant_and_revocation_holds(keyed: Served) -> None:
         openai.OpenAI(base_url=keyed.base_url, api_key="sk-wrong", max_retries=0
                       ).chat.completions.create(model="tutelage", messages=question)  # fmt: skip
     assert wrong.value.code == "invalid_api_key"
-    for bad in ("nonsense", made["acme"][:-1] + "x", "tut-000000000000-" + "a" * 32):
+    acme = made["acme"]
+    tampered = acme[:-1] + ("y" if acme.endswith("x") else "x")  # the right id, a wrong secret
+    for bad in ("nonsense", tampered, "tut-000000000000-" + "a" * 32):
         r = httpx.post(f"{keyed.base_url}/chat/completions", timeout=30, json={
             "model": "tutelage", "messages": question}, headers={"authorization": f"Bearer {bad}"})  # fmt: skip
         assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_api_key", r.text

@@ -27,7 +27,7 @@ from ..models import QueryInput, QueryResult
 from ..policy.answers import failure_hint
 from ..policy.keys import bearer, key_id_of, key_problem
 from ..policy.presets import PRESETS, UnknownPresetError, preset_cost_weight
-from ..policy.validation import query_problem
+from ..policy.validation import query_problem, too_long
 from ..providers.catalog import ConfigCatalog
 from . import errors
 from .errors import APIError
@@ -72,9 +72,8 @@ def _query(req: ChatCompletionRequest, cfg: TutelageConfig, tenant: str) -> Quer
                    cost_weight=cost_weight, call_params=params)  # fmt: skip
     problem = query_problem(q, cfg.limits)
     if problem:
-        code = "context_length_exceeded" if "characters" in problem else "invalid_value"
-        raise APIError(400, f"The {problem[4:]}." if problem.startswith("the ") else problem,
-                       code, "messages")  # fmt: skip
+        code = "context_length_exceeded" if too_long(q, cfg.limits) else "invalid_value"
+        raise APIError(400, f"{problem[0].upper()}{problem[1:]}.", code, "messages")
     return q
 
 
@@ -166,16 +165,6 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
              "/health/readiness"}  # fmt: skip
 
     @app.middleware("http")
-    async def count(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        # Unknown paths share one label: a scanner must not grow the metric without bound.
-        path = request.url.path if request.url.path in paths else "other"
-        metrics.inc("tutelage_requests_total", path=path, status=str(response.status_code))
-        metrics.observe(time.perf_counter() - started, path=path)
-        return response
-
-    @app.middleware("http")
     async def request_id(request: Request, call_next: Any) -> Response:
         rid = request.headers.get("x-request-id") or f"req-{uuid.uuid4().hex[:16]}"
         request.state.request_id = rid
@@ -186,6 +175,17 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
                             "request_too_large").response(rid)  # fmt: skip
         response: Response = await call_next(request)
         response.headers.setdefault("x-request-id", rid)
+        return response
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        # Added last, so outermost: it counts the 413s the request-id middleware answers too.
+        # Unknown paths share one label: a scanner must not grow the metric without bound.
+        path = request.url.path if request.url.path in paths else "other"
+        metrics.inc("tutelage_requests_total", path=path, status=str(response.status_code))
+        metrics.observe(time.perf_counter() - started, path=path)
         return response
 
     @app.get("/v1/models")
@@ -221,7 +221,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
         state = await temporal.readiness(config)
         return JSONResponse(state, status_code=200 if state["ready"] else 503)
 
-    async def start(q: QueryInput, rid: str) -> WorkflowHandle[Any, QueryResult]:
+    async def start(q: QueryInput) -> WorkflowHandle[Any, QueryResult]:
         client: Client = await temporal.client()
         try:
             return await start_query(client, config, q)
@@ -229,7 +229,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             raise APIError(503, f"The school's Temporal server did not take the query: {exc}",
                            "temporal_unavailable") from None  # fmt: skip
 
-    async def finish(handle: WorkflowHandle[Any, QueryResult], q: QueryInput) -> QueryResult:
+    async def finish(handle: WorkflowHandle[Any, QueryResult]) -> QueryResult:
         run_url = config.temporal.run_url(handle.id)
         try:
             result = await asyncio.wait_for(asyncio.shield(handle.result()), gw.request_timeout_s)
@@ -271,10 +271,10 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             raise errors.validation_error(RequestValidationError(exc.errors())) from None
         q = _query(req, config, tenant)
         created = int(time.time())
-        handle = await start(q, rid)
+        handle = await start(q)
         log.info("request %s: query %s started (%s)", rid, q.query_id, handle.id)
         if not req.stream:
-            result = await finish(handle, q)
+            result = await finish(handle)
             body = _completion(result, config, catalog, created)
             account(result, body)
             log.info("request %s: query %s answered by %s (%s)", rid, q.query_id,
@@ -286,7 +286,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
 
     async def _events(handle: WorkflowHandle[Any, QueryResult], q: QueryInput, created: int,
                       rid: str) -> AsyncIterator[str]:  # fmt: skip
-        waiting = asyncio.ensure_future(finish(handle, q))
+        waiting = asyncio.ensure_future(finish(handle))
         while not waiting.done():
             await asyncio.wait({waiting}, timeout=gw.keepalive_s)
             if not waiting.done():

@@ -56,9 +56,3 @@ class ChatCompletionRequest(BaseModel):
                 return "messages", "only text content parts are supported"
         return None
 
-
-class Usage(BaseModel):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-

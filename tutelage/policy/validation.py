@@ -5,12 +5,21 @@ from __future__ import annotations
 from ..models import Limits, QueryInput
 
 
+def query_size(query: QueryInput) -> int:
+    """Characters the members read: the question and the conversation before it."""
+    return len(query.text) + sum(len(m.get("content") or "") for m in query.context)
+
+
+def too_long(query: QueryInput, limits: Limits) -> bool:
+    return query_size(query) > limits.max_query_chars
+
+
 def query_problem(query: QueryInput, limits: Limits) -> str | None:
     """A sentence saying what is wrong with the query, or None when it is acceptable."""
     if not query.text.strip():
         return "the query is empty"
-    size = len(query.text) + sum(len(m.get("content") or "") for m in query.context)
-    if size > limits.max_query_chars:
+    if too_long(query, limits):
+        size = query_size(query)
         what = "query" if not query.context else "conversation"
         return (
             f"the {what} has {size:,} characters; the limit is "

@@ -89,7 +89,8 @@ class LocalWorkerProcess(Supervised):
 async def _child_main(spec: dict[str, object]) -> None:
     from .worker import connect
 
-    config = parse_config(spec["config"], Path(str(spec.get("config_path") or "tutelage.toml")))  # type: ignore[arg-type]
+    # The config arrives already resolved (absolute paths): any base path will do.
+    config = parse_config(spec["config"], Path("tutelage.toml"))  # type: ignore[arg-type]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
