@@ -33,7 +33,7 @@ ConfigOption = Annotated[
 
 @app.command()
 def up(config: ConfigOption = None) -> None:
-    """Start the local stack: the Temporal dev server (unless one is configured) and a worker."""
+    """Start the local stack: the Temporal dev server (unless one is configured), a worker, the API."""
     from .up import run_up
 
     run_up(config)
