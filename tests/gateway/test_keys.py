@@ -85,37 +85,81 @@ def test_list_with_no_keys_says_how_to_make_one(tmp_path: Path, temporal_env: An
     address = temporal_env.client.service_client.config.target_host
     with serve_school(address, tmp_path, auth="keys") as s:
         r = _keys(s, "list")
+        bad = [_keys(s, "create", "--tenant", "acme", flag, value)
+               for flag, value in (("--budget-day", "-1"), ("--tpm", "0"))]  # fmt: skip
     assert r.returncode == 0 and "no keys" in r.stdout and "keys create" in r.stdout
+    assert [b.returncode for b in bad] == [1, 1] and "Traceback" not in bad[0].stderr + bad[1].stderr
+    assert "--budget-day must be greater than 0" in bad[0].stderr and "--tpm" in bad[1].stderr
 
 
-def test_a_rate_limit_holds_across_two_gateways(temporal_env: Any, tmp_path: Path) -> None:
+def test_limits_hold_across_two_gateways(temporal_env: Any, tmp_path: Path) -> None:
     address = temporal_env.client.service_client.config.target_host
     with serve_school(address, tmp_path / "school", auth="keys") as keyed:
-        _rate_limited_across_gateways(keyed, tmp_path)
+        _limits_across_gateways(keyed, tmp_path)
 
 
-def _rate_limited_across_gateways(keyed: Served, tmp_path: Path) -> None:
+def _ask(base: str, key: str, i: int) -> httpx.Response:
+    return httpx.post(f"{base}/chat/completions", timeout=30, json={
+        "model": "tutelage", "messages": [{"role": "user", "content": f"What is {i} + {i}?"}]},
+        headers={"authorization": f"Bearer {key}"})  # fmt: skip
+
+
+def _limits_across_gateways(keyed: Served, tmp_path: Path) -> None:
     from tutelage.workers.devserver import free_port
 
     from .conftest import start_gateway, stop, wait_serving
 
-    r = _keys(keyed, "create", "--tenant", "globex", "--rpm", "2")
-    assert r.returncode == 0, r.stderr
-    key = r.stdout.strip().splitlines()[-1]
+    made = {}
+    for name, limit in (("rpm", ["--rpm", "2"]), ("tpm", ["--tpm", "1"]),
+                        ("day", ["--budget-day", "0.000001"]),
+                        ("month", ["--budget-month", "0.000001"])):  # fmt: skip
+        r = _keys(keyed, "create", "--tenant", "globex", "--name", name, *limit)
+        assert r.returncode == 0, r.stderr
+        made[name] = r.stdout.strip().splitlines()[-1]
     port = free_port()
     log = tmp_path / "second.log"
     second = start_gateway(keyed.config.path, keyed.address, log, ["--port", str(port)])  # type: ignore[arg-type]
+    other = f"http://127.0.0.1:{port}/v1"
     try:
         wait_serving(f"http://127.0.0.1:{port}", second, log)
-        if time.time() % 60 > 45:  # keep the three requests inside one minute's window
+        if time.time() % 60 > 40:  # keep each key's requests inside one minute's window
             time.sleep(61 - time.time() % 60)
-        bases = [keyed.base_url, f"http://127.0.0.1:{port}/v1", keyed.base_url]
-        answers = [httpx.post(f"{base}/chat/completions", timeout=30, json={
-            "model": "tutelage", "messages": [{"role": "user", "content": f"What is {i} + {i}?"}]},
-            headers={"authorization": f"Bearer {key}"}) for i, base in enumerate(bases)]  # fmt: skip
+        rpm = [_ask(base, made["rpm"], i) for i, base in enumerate([keyed.base_url, other,
+                                                                       keyed.base_url])]  # fmt: skip
+        tpm = [_ask(base, made["tpm"], 10 + i) for i, base in enumerate([keyed.base_url, other])]
+        budgets = {name: [_ask(base, made[name], 20 + 2 * j + i) for i, base in  # no cache hits
+                          enumerate([keyed.base_url, other])] for j, name in enumerate(("day", "month"))}  # fmt: skip
+        # The openai SDK retries a 429 (twice here) unless told not to: a spent budget says so.
+        sdk = openai.OpenAI(base_url=other, api_key=made["day"], max_retries=2)
+        with pytest.raises(openai.RateLimitError) as spent:
+            sdk.chat.completions.create(model="tutelage", messages=[{"role": "user",
+                                                                      "content": "And 3 + 3?"}])  # fmt: skip
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     finally:
         stop(second)
-    assert [a.status_code for a in answers] == [200, 200, 429], [a.text for a in answers]
-    err = answers[2].json()["error"]
+    assert [a.status_code for a in rpm] == [200, 200, 429], [a.text for a in rpm]
+    err = rpm[2].json()["error"]
     assert err["code"] == "rate_limit_exceeded" and "2 requests per minute" in err["message"]
-    assert 1 <= int(answers[2].headers["retry-after"]) <= 60
+    assert 1 <= int(rpm[2].headers["retry-after"]) <= 60
+
+    assert [a.status_code for a in tpm] == [200, 429], [a.text for a in tpm]
+    err = tpm[1].json()["error"]
+    assert err["code"] == "rate_limit_exceeded" and "1 tokens per minute" in err["message"]
+    assert 1 <= int(tpm[1].headers["retry-after"]) <= 60
+
+    for name, (first, over) in budgets.items():
+        assert (first.status_code, over.status_code) == (200, 429), over.text
+        err = over.json()["error"]
+        assert err["code"] == "budget_exceeded" and err["type"] == "insufficient_quota"
+        assert f"per {name} budget (budget_{name}_usd)" in err["message"], err["message"]
+        assert over.headers["x-should-retry"] == "false" and "retry-after" not in over.headers
+    assert spent.value.code == "budget_exceeded"
+    refused = [line for line in metrics.splitlines() if line.startswith(
+        "tutelage_rate_limited_total") and 'code="budget_exceeded"' in line]  # fmt: skip
+    # Three budget refusals on this gateway: the day's, the month's, and the SDK's one call.
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in refused) == 3, refused
+
+    listed = _keys(keyed, "list", "--tenant", "globex")
+    assert listed.returncode == 0 and "$/day 1e-06" in listed.stdout
+    day_row = next(line for line in listed.stdout.splitlines() if made["day"].split("-")[1] in line)
+    assert "$0.000000 / $0.000000" not in day_row and "$0.0" in day_row, listed.stdout

@@ -55,14 +55,3 @@ def test_the_hint_for_questions_nobody_recorded() -> None:
     other = [missing[0], MemberAnswer(member_id="b", error="boom", error_kind="Timeout")]
     assert failure_hint(other) is None
     assert failure_hint([missing[0], MemberAnswer(member_id="c", text="42")]) is None
-
-
-def test_a_key_rate_window_counts_and_resets_each_minute() -> None:
-    from tutelage.policy.keys import rate_decision
-
-    allowed, start, used, _ = rate_decision(130.0, 0.0, 0, 2)
-    assert (allowed, start, used) == (True, 120.0, 1)
-    assert rate_decision(140.0, start, 1, 2)[:3] == (True, 120.0, 2)
-    refused = rate_decision(150.0, start, 2, 2)
-    assert refused[0] is False and refused[3] == 30.0  # until the next window at 180
-    assert rate_decision(181.0, start, 2, 2)[:3] == (True, 180.0, 1)

@@ -204,3 +204,26 @@ async def test_a_run_started_without_the_tenant_attribute_sets_it_itself(school:
     assert desc.typed_search_attributes.get(sa.ROUTE) == "novel"
     replayer = Replayer(workflows=[QueryWorkflow], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
+
+
+async def test_a_query_for_a_budgeted_key_charges_it_when_it_ends(school: Any) -> None:
+    from tutelage.models.keys import ApiKey, KeysInput, KeyUsage
+    from tutelage.options import keys_workflow_id
+
+    key = ApiKey(key_id="abcdef012345", tenant="default", sha256="0" * 64, budget_day_usd=1.0)
+    async with school() as s:
+        tq = s.config.temporal.task_queue
+        # No keys workflow yet: the charge is lost, the answer is not.
+        uncharged = await ask(s, "What is two plus two?", charge_key=key.key_id)
+        keys = await s.client.start_workflow("KeysWorkflow", KeysInput(keys={key.key_id: key}),
+                                             id=keys_workflow_id(tq), task_queue=tq)  # fmt: skip
+        r = await ask(s, "What is six times seven?", charge_key=key.key_id)
+        usage = await keys.query("usage", result_type=dict[str, KeyUsage])
+        wf_id = query_workflow_id("default", r.query_id, tq)
+        history = await s.client.get_workflow_handle(wf_id).fetch_history()
+        await keys.terminate()
+    assert uncharged.status == "ok" and r.status == "ok" and r.cost_usd > 0
+    assert usage[key.key_id].day_usd == pytest.approx(r.cost_usd)
+    assert usage[key.key_id].minute_tokens > 0
+    replayer = Replayer(workflows=[QueryWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)

@@ -4,6 +4,7 @@ KeysWorkflow (only their hashes); a new key is printed once."""
 from __future__ import annotations
 
 import secrets
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from ..config import load_config
-from ..models.keys import ApiKey, KeysInput, RevokeKey
+from ..models.keys import ApiKey, KeysInput, KeyUsage, RevokeKey
 from ..options import keys_workflow_id
 from ..policy.keys import compose_key, key_hash
 from .common import UserError, run_with_client
@@ -31,9 +32,16 @@ def create_key(config_path: Path | None, tenant: str, name: str, budget_day: flo
                         f"{', '.join(cfg.limits.tenants)}")  # fmt: skip
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
     presented = compose_key(key_id, secret)
+    limits = {"budget_day_usd": budget_day, "budget_month_usd": budget_month,
+              "requests_per_minute": rpm, "tokens_per_minute": tpm}  # fmt: skip
+    flags = {"budget_day_usd": "--budget-day", "budget_month_usd": "--budget-month",
+             "requests_per_minute": "--rpm", "tokens_per_minute": "--tpm"}  # fmt: skip
+    for field, value in limits.items():
+        if value is not None and value <= 0:
+            raise UserError(f"{flags[field]} must be greater than 0 (got {value:g}); leave it "
+                            "out for no limit")  # fmt: skip
     record = ApiKey(key_id=key_id, tenant=tenant, sha256=key_hash(presented), name=name,
-                    budget_day_usd=budget_day, budget_month_usd=budget_month,
-                    requests_per_minute=rpm, tokens_per_minute=tpm)  # fmt: skip
+                    **limits)  # fmt: skip
     tq = cfg.temporal.task_queue
 
     async def go(client: Client) -> ApiKey:
@@ -49,30 +57,41 @@ def create_key(config_path: Path | None, tenant: str, name: str, budget_day: flo
     print(presented)
 
 
-def _keys(cfg_path: Path | None) -> tuple[list[ApiKey], str]:
+def _keys(cfg_path: Path | None) -> tuple[list[ApiKey], dict[str, KeyUsage]]:
     cfg = load_config(cfg_path)
 
-    async def go(client: Client) -> list[ApiKey]:
+    async def go(client: Client) -> tuple[list[ApiKey], dict[str, KeyUsage]]:
         handle = client.get_workflow_handle(keys_workflow_id(cfg.temporal.task_queue))
         try:
-            return await handle.query("keys", result_type=list[ApiKey])
+            keys = await handle.query("keys", result_type=list[ApiKey])
+            usage = await handle.query("usage", result_type=dict[str, KeyUsage])
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
-                return []
+                return [], {}
             raise UserError(f"cannot read the keys: {exc}") from None
+        return keys, usage
 
-    return run_with_client(cfg, go), cfg.temporal.task_queue
+    return run_with_client(cfg, go)
+
+
+def _spent(usage: KeyUsage | None, now: datetime) -> str:
+    if usage is None:
+        return "-"
+    day = usage.day_usd if usage.day == now.date().isoformat() else 0.0
+    month = usage.month_usd if usage.month == now.strftime("%Y-%m") else 0.0
+    return f"${day:.6f} / ${month:.6f}"
 
 
 def list_keys(config_path: Path | None, tenant: str | None) -> None:
-    keys, _ = _keys(config_path)
+    keys, usage = _keys(config_path)
     keys = [k for k in keys if tenant is None or k.tenant == tenant]
     if not keys:
         out.print("no keys" + (f" for tenant {tenant}" if tenant else "") +
                   " (create one with `tutelage keys create --tenant T`)")  # fmt: skip
         return
     table = Table(show_edge=False, pad_edge=False)
-    for col in ("key", "tenant", "name", "created", "state", "limits"):
+    now = datetime.now(UTC)
+    for col in ("key", "tenant", "name", "created", "state", "limits", "spent day / month"):
         table.add_column(col, overflow="fold")
     for k in keys:
         limits = ", ".join(f"{label} {value:g}" for label, value in (
@@ -80,7 +99,8 @@ def list_keys(config_path: Path | None, tenant: str | None) -> None:
             ("req/min", k.requests_per_minute), ("tok/min", k.tokens_per_minute))
             if value is not None) or "-"  # fmt: skip
         state = f"revoked {k.revoked_at[:10]}" if k.revoked_at else "active"
-        table.add_row(k.key_id, k.tenant, escape(k.name) or "-", k.created_at[:10], state, limits)
+        table.add_row(k.key_id, k.tenant, escape(k.name) or "-", k.created_at[:10], state, limits,
+                      _spent(usage.get(k.key_id), now))  # fmt: skip
     out.print(table)
 
 

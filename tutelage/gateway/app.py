@@ -24,8 +24,8 @@ from temporalio.service import RPCError
 from ..client import new_query_id, start_query
 from ..config import TutelageConfig
 from ..models import QueryInput, QueryResult
-from ..policy.answers import failure_hint
-from ..policy.keys import bearer, key_id_of, key_problem
+from ..policy.answers import answer_usage, failure_hint
+from ..policy.keys import bearer, has_limits, key_id_of, key_problem, needs_charges
 from ..policy.presets import PRESETS, UnknownPresetError, preset_cost_weight
 from ..policy.validation import query_problem, too_long
 from ..providers.catalog import ConfigCatalog
@@ -80,9 +80,7 @@ def _query(req: ChatCompletionRequest, cfg: TutelageConfig, tenant: str) -> Quer
 def _completion(result: QueryResult, cfg: TutelageConfig, catalog: ConfigCatalog,
                 created: int) -> dict[str, Any]:  # fmt: skip
     spec = catalog.spec(result.winner) if result.winner else None
-    answer = next((c for c in result.calls if c.member_id == result.winner
-                   and c.kind != "judge" and c.ok), None)  # fmt: skip
-    prompt, completion = (answer.tokens_in, answer.tokens_out) if answer else (0, 0)
+    prompt, completion = answer_usage(result)
     saved = max(0.0, result.supervisor_only_cost_usd - result.cost_usd)
     return {
         "id": f"chatcmpl-{result.query_id}",
@@ -138,10 +136,11 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     keys = KeyCache(temporal, config.temporal.task_queue, gw.key_cache_s)
     metrics = Metrics()
 
-    async def tenant_of(request: Request) -> str:
-        """The tenant of the request's key (`default` when the gateway takes no keys)."""
+    async def caller(request: Request) -> tuple[str, str | None]:
+        """The tenant of the request's key (`default` when the gateway takes no keys), and the
+        key to charge when its limits depend on what queries cost. A key over a limit is a 429."""
         if gw.auth == "none":
-            return "default"
+            return "default", None
         presented = bearer(request.headers.get("authorization"))
         if presented is None:
             raise APIError(401, "You didn't provide an API key. Provide it in an Authorization "
@@ -153,13 +152,18 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
         if problem is not None:
             raise APIError(401, problem[1], problem[0])
         assert record is not None
-        if record.requests_per_minute is not None:
+        if has_limits(record):
             admission = await keys.admit(record.key_id)
             if not admission.allowed:
-                metrics.inc("tutelage_rate_limited_total", tenant=record.tenant)
-                raise APIError(429, admission.reason, "rate_limit_exceeded", headers={
-                    "retry-after": f"{admission.retry_after_s:.0f}"})  # fmt: skip
-        return record.tenant
+                metrics.inc("tutelage_rate_limited_total", tenant=record.tenant,
+                            code=admission.code)  # fmt: skip
+                # The openai SDK retries a 429 unless told not to: a spent budget stays spent.
+                headers = ({"retry-after": f"{admission.retry_after_s:.0f}"}
+                           if admission.retryable else {"x-should-retry": "false"})  # fmt: skip
+                raise APIError(429, admission.reason, admission.code, headers=headers,
+                               type_="rate_limit_error" if admission.retryable
+                               else "insufficient_quota")  # fmt: skip
+        return record.tenant, record.key_id if needs_charges(record) else None
 
     paths = {"/v1/chat/completions", "/v1/models", "/metrics", "/health/liveness",
              "/health/readiness"}  # fmt: skip
@@ -254,7 +258,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         rid = request.state.request_id
-        tenant = await tenant_of(request)  # a key first, as OpenAI's API checks it
+        tenant, charge_key = await caller(request)  # a key first, as OpenAI's API checks it
         raw = await request.body()
         try:
             payload = json.loads(raw)
@@ -269,7 +273,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             from fastapi.exceptions import RequestValidationError
 
             raise errors.validation_error(RequestValidationError(exc.errors())) from None
-        q = _query(req, config, tenant)
+        q = _query(req, config, tenant).model_copy(update={"charge_key": charge_key})
         created = int(time.time())
         handle = await start(q)
         log.info("request %s: query %s started (%s)", rid, q.query_id, handle.id)

@@ -19,8 +19,10 @@ _TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permi
 
 class APIError(Exception):
     def __init__(self, status: int, message: str, code: str | None = None,
-                 param: str | None = None, headers: dict[str, str] | None = None) -> None:  # fmt: skip
+                 param: str | None = None, headers: dict[str, str] | None = None,
+                 type_: str | None = None) -> None:  # fmt: skip
         super().__init__(message)
+        self.type = type_ or _TYPES.get(status, "server_error")
         self.status = status
         self.message = message
         self.code = code
@@ -28,7 +30,7 @@ class APIError(Exception):
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        return {"error": {"message": self.message, "type": _TYPES.get(self.status, "server_error"),
+        return {"error": {"message": self.message, "type": self.type,
                           "param": self.param, "code": self.code}}  # fmt: skip
 
     def response(self, request_id: str = "") -> JSONResponse:

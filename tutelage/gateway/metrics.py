@@ -17,7 +17,7 @@ HELP = {
     "tutelage_cost_usd_total": ("counter", "What the school spent on the requests, by tenant"),
     "tutelage_supervisor_only_cost_usd_total": ("counter", "What the supervisor alone would have cost"),
     "tutelage_saved_usd_total": ("counter", "Supervisor-only cost minus cost, by tenant"),
-    "tutelage_rate_limited_total": ("counter", "Requests refused with 429, by tenant"),
+    "tutelage_rate_limited_total": ("counter", "Requests refused with 429, by tenant and code (rate or budget)"),
 }
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 

@@ -12,17 +12,30 @@ class ApiKey(BaseModel):
     name: str = ""
     created_at: str = ""
     revoked_at: str | None = None
-    # Optional limits (enforced by a later gateway version; stored now so keys keep them).
+    # Optional limits: budgets in USD per UTC day and month, rates per minute.
     budget_day_usd: float | None = Field(None, gt=0)
     budget_month_usd: float | None = Field(None, gt=0)
     requests_per_minute: int | None = Field(None, gt=0)
     tokens_per_minute: int | None = Field(None, gt=0)
 
 
+class KeyUsage(BaseModel):
+    """What a key has used: spend in its UTC day and month, requests and tokens in its minute."""
+
+    day: str = ""  # 2026-11-22
+    day_usd: float = 0.0
+    month: str = ""  # 2026-11
+    month_usd: float = 0.0
+    minute_start_s: float = 0.0
+    minute_requests: int = 0
+    minute_tokens: int = 0
+
+
 class KeysInput(BaseModel):
-    """The keys workflow's input; carries the keys across continue-as-new."""
+    """The keys workflow's input; carries the keys and their usage across continue-as-new."""
 
     keys: dict[str, ApiKey] = Field(default_factory=dict)
+    usage: dict[str, KeyUsage] = Field(default_factory=dict)
 
 
 class RevokeKey(BaseModel):
@@ -37,3 +50,18 @@ class Admission(BaseModel):
     allowed: bool
     retry_after_s: float = 0.0
     reason: str = ""
+    # rate_limit_exceeded (retry after retry_after_s) or budget_exceeded (do not retry).
+    code: str = ""
+
+    @property
+    def retryable(self) -> bool:
+        return self.code != "budget_exceeded"
+
+
+class Charge(BaseModel):
+    """What one answered query cost a key; sent by the QueryWorkflow when it ends."""
+
+    key_id: str
+    query_id: str = ""
+    cost_usd: float = 0.0
+    tokens: int = 0

@@ -37,6 +37,9 @@ class QueryInput(BaseModel):
     # Sampling settings the caller asked for (temperature, max_tokens, stop), passed to every
     # member's call over its configured params.
     call_params: dict[str, Any] = Field(default_factory=dict)
+    # The API key whose budget or token rate this query counts against: the workflow charges
+    # it when it ends (so a gateway that dies mid-request loses no charge).
+    charge_key: str | None = None
 
 
 class Neighbour(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from ..models import MemberAnswer
+from ..models import MemberAnswer, QueryResult
 
 # Recorded MMLU answers hold only whether the model was right, not its letter; the replay
 # provider answers with one of these markers, and a reference of RECORDED_CORRECT accepts the
@@ -114,3 +114,11 @@ def failure_hint(calls: list[MemberAnswer]) -> str | None:
     ):
         return NO_RECORDING_HINT
     return None
+
+
+def answer_usage(result: QueryResult) -> tuple[int, int]:
+    """(prompt, completion) tokens of the answer the caller got: the winner's call; a cached
+    answer used none."""
+    answer = next((c for c in result.calls if c.member_id == result.winner
+                   and c.kind != "judge" and c.ok), None)  # fmt: skip
+    return (answer.tokens_in, answer.tokens_out) if answer else (0, 0)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from datetime import datetime
 
-from ..models.keys import ApiKey
+from ..models.keys import Admission, ApiKey, KeyUsage
 
 PREFIX = "tut"
 _SHAPE = re.compile(r"^tut-([0-9a-f]{12})-([A-Za-z0-9_-]{20,100})$")
@@ -45,13 +46,63 @@ def bearer(header: str | None) -> str | None:
     return value.strip() or None
 
 
-def rate_decision(
-    now_s: float, window_start_s: float, used: int, per_minute: int
-) -> tuple[bool, float, int, float]:
-    """A fixed one-minute window: (allowed, the window's start, requests counted in it, seconds
-    until a refused request may retry)."""
-    if now_s - window_start_s >= 60.0:
-        window_start_s, used = now_s - (now_s % 60.0), 0
-    if used < per_minute:
-        return True, window_start_s, used + 1, 0.0
-    return False, window_start_s, used, max(1.0, window_start_s + 60.0 - now_s)
+def _rolled(usage: KeyUsage, now: datetime) -> KeyUsage:
+    """The usage with each window that has ended started afresh: the UTC day, the UTC month
+    and the fixed one-minute window."""
+    day, month, now_s = now.date().isoformat(), now.strftime("%Y-%m"), now.timestamp()
+    u = usage.model_copy()
+    if u.day != day:
+        u.day, u.day_usd = day, 0.0
+    if u.month != month:
+        u.month, u.month_usd = month, 0.0
+    if now_s - u.minute_start_s >= 60.0:
+        u.minute_start_s, u.minute_requests, u.minute_tokens = now_s - now_s % 60.0, 0, 0
+    return u
+
+
+def needs_charges(key: ApiKey) -> bool:
+    """Whether the key's limits depend on what its queries cost (budgets, tokens per minute)."""
+    return any(v is not None for v in (key.budget_day_usd, key.budget_month_usd,
+                                       key.tokens_per_minute))  # fmt: skip
+
+
+def has_limits(key: ApiKey) -> bool:
+    return needs_charges(key) or key.requests_per_minute is not None
+
+
+def admit(key: ApiKey, usage: KeyUsage, now: datetime) -> tuple[Admission, KeyUsage]:
+    """Whether one more request of the key may start, and its usage counting it if so.
+
+    Budgets are checked on what was spent before the request (its own cost is known only once
+    it is answered, so the request that crosses a budget is the last one let through); they
+    refuse until the day or month turns. Rates refuse until the minute turns.
+    """
+    u = _rolled(usage, now)
+    budgets = (("day", key.budget_day_usd, u.day_usd, "00:00 UTC"),
+               ("month", key.budget_month_usd, u.month_usd, "the 1st, 00:00 UTC"))  # fmt: skip
+    for period, budget, spent, resets in budgets:
+        if budget is not None and spent >= budget:
+            return Admission(allowed=False, code="budget_exceeded", reason=(
+                f"Budget reached for key {key.key_id} (tenant {key.tenant}): ${spent:.4f} spent "
+                f"of its ${budget:g} per {period} budget (budget_{period}_usd); it resets at "
+                f"{resets}.")), u  # fmt: skip
+    retry = max(1.0, u.minute_start_s + 60.0 - now.timestamp())
+    if key.tokens_per_minute is not None and u.minute_tokens >= key.tokens_per_minute:
+        return Admission(allowed=False, code="rate_limit_exceeded", retry_after_s=retry, reason=(
+            f"Rate limit reached for key {key.key_id}: {key.tokens_per_minute} tokens per "
+            f"minute ({u.minute_tokens} used in this minute).")), u  # fmt: skip
+    if key.requests_per_minute is not None and u.minute_requests >= key.requests_per_minute:
+        return Admission(allowed=False, code="rate_limit_exceeded", retry_after_s=retry, reason=(
+            f"Rate limit reached for key {key.key_id}: {key.requests_per_minute} requests per "
+            f"minute.")), u  # fmt: skip
+    u.minute_requests += 1
+    return Admission(allowed=True), u
+
+
+def charge(usage: KeyUsage, cost_usd: float, tokens: int, now: datetime) -> KeyUsage:
+    """The usage with one answered query's cost and tokens added."""
+    u = _rolled(usage, now)
+    u.day_usd += cost_usd
+    u.month_usd += cost_usd
+    u.minute_tokens += tokens
+    return u

@@ -1,7 +1,10 @@
 """KeysWorkflow: the school's API keys, one durable record that every gateway reads.
 
 Keys are created and revoked through validated Updates (the CLI starts the workflow with its
-first key: Update-with-Start) and read through Queries; only their hashes are in history.
+first key: Update-with-Start) and read through Queries; only their hashes are in history. Every
+gateway asks the `admit` Update before a limited key's request starts, and a QueryWorkflow
+started for a key with a budget or a token rate signals `charge` when it ends, so limits hold
+across gateways and no answered query goes uncharged, even if its gateway died.
 """
 
 from __future__ import annotations
@@ -10,11 +13,11 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from ..models.keys import Admission, Admit, ApiKey, KeysInput, RevokeKey
-    from ..policy.keys import rate_decision
+    from ..models.keys import Admission, Admit, ApiKey, Charge, KeysInput, KeyUsage, RevokeKey
+    from ..policy import keys as key_policy
 
-# Continue-as-new after this many changes or history events, carrying the keys (the rate
-# windows start afresh): a bounded history.
+# Continue-as-new after this many changes or history events, carrying the keys and their usage:
+# a bounded history.
 MAX_CHANGES_PER_RUN = 500
 MAX_HISTORY_EVENTS = 10_000
 
@@ -24,8 +27,8 @@ class KeysWorkflow:
     @workflow.init
     def __init__(self, inp: KeysInput) -> None:
         self._keys = dict(inp.keys)
+        self._usage = dict(inp.usage)
         self._changes = 0
-        self._windows: dict[str, tuple[float, int]] = {}  # key id -> (window start, requests)
 
     @workflow.run
     async def run(self, inp: KeysInput) -> None:
@@ -34,7 +37,7 @@ class KeysWorkflow:
             or workflow.info().get_current_history_length() >= MAX_HISTORY_EVENTS
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(KeysInput(keys=self._keys))
+        workflow.continue_as_new(KeysInput(keys=self._keys, usage=self._usage))
 
     @workflow.update(name="create")
     def create(self, key: ApiKey) -> ApiKey:
@@ -67,18 +70,24 @@ class KeysWorkflow:
 
     @workflow.update(name="admit")
     def admit(self, req: Admit) -> Admission:
-        """Count one request of a key against its requests-per-minute limit; every gateway asks
-        here, so the limit holds across gateways."""
+        """Count one request of a key against its limits (budgets, tokens and requests per
+        minute); every gateway asks here, so the limits hold across gateways."""
         key = self._keys.get(req.key_id)
-        if key is None or key.requests_per_minute is None:
+        if key is None or not key_policy.has_limits(key):
             return Admission(allowed=True)
-        start, used = self._windows.get(req.key_id, (0.0, 0))
-        allowed, start, used, retry = rate_decision(workflow.now().timestamp(), start, used,
-                                                    key.requests_per_minute)  # fmt: skip
-        self._windows[req.key_id] = (start, used)
-        reason = "" if allowed else (f"Rate limit reached for key {key.key_id}: "
-                                     f"{key.requests_per_minute} requests per minute.")  # fmt: skip
-        return Admission(allowed=allowed, retry_after_s=retry, reason=reason)
+        admission, self._usage[key.key_id] = key_policy.admit(
+            key, self._usage.get(key.key_id, KeyUsage()), workflow.now())  # fmt: skip
+        return admission
+
+    @workflow.signal(name="charge")
+    def charge(self, req: Charge) -> None:
+        if req.key_id in self._keys:
+            self._usage[req.key_id] = key_policy.charge(
+                self._usage.get(req.key_id, KeyUsage()), req.cost_usd, req.tokens, workflow.now())
+
+    @workflow.query(name="usage")
+    def usage(self) -> dict[str, KeyUsage]:
+        return dict(self._usage)
 
     @workflow.query(name="keys")
     def keys(self) -> list[ApiKey]:

@@ -9,6 +9,7 @@ from temporalio import workflow
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
+    FailureError,
     TimeoutType,
     WorkflowAlreadyStartedError,
 )
@@ -31,7 +32,9 @@ with workflow.unsafe.imports_passed_through():
         RecordResult,
         Verdict,
     )
+    from ..models.keys import Charge
     from ..models.lifecycle import CycleInput
+    from ..policy.answers import answer_usage
     from ..policy.cycles import cycle_workflow_id
     from . import search_attributes as sa
     from .query_flow import run_query
@@ -136,4 +139,19 @@ class QueryWorkflow:
                 sa.COST.value_set(result.cost_usd),
             ]
         )
+        if query.charge_key:
+            await _charge(query.charge_key, result)
         return result
+
+
+async def _charge(key_id: str, result: QueryResult) -> None:
+    """Count the query against its API key's budget and token rate, in the school's
+    KeysWorkflow. A missing keys workflow costs the charge, never the answer."""
+    keys = workflow.get_external_workflow_handle(
+        options.keys_workflow_id(workflow.info().task_queue))  # fmt: skip
+    tokens = sum(answer_usage(result))
+    try:
+        await keys.signal("charge", Charge(key_id=key_id, query_id=result.query_id,
+                                           cost_usd=result.cost_usd, tokens=tokens))  # fmt: skip
+    except FailureError as exc:
+        workflow.logger.warning("could not charge key %s for %s: %s", key_id, result.query_id, exc)
