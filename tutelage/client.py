@@ -7,6 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
@@ -51,3 +54,11 @@ async def submit(
     """Run one QueryWorkflow and wait for its result."""
     handle = await start_query(client, config, query, timeout_s)
     return await handle.result()
+
+
+async def workflow_pollers(client: Client, task_queue: str) -> int:
+    """How many workers poll the school's workflow queue now (0: nobody would run a query)."""
+    reply = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+        namespace=client.namespace, task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))  # fmt: skip
+    return len(reply.pollers)

@@ -29,7 +29,7 @@ def tutelage(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     "command",
     [[], ["up"], ["worker"], ["down"], ["serve"], ["ask"], ["config"], ["members"],
      ["schedules", "sync"], ["evolve", "now"], ["member", "promote"], ["member", "retire"],
-     ["keys", "create"], ["keys", "list"], ["keys", "revoke"]],
+     ["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["warm"], ["bench"]],
 )  # fmt: skip
 def test_help(command: list[str]) -> None:
     r = tutelage(*command, "--help")
@@ -39,7 +39,7 @@ def test_help(command: list[str]) -> None:
         assert "--config" in r.stdout
     else:
         for name in ("up", "worker", "down", "serve", "ask", "config", "bench", "members",
-                     "member", "schedules", "evolve", "keys"):  # fmt: skip
+                     "member", "schedules", "evolve", "keys", "warm"):  # fmt: skip
             assert name in r.stdout, name
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -136,6 +137,15 @@ def load_items(
         dropped = _contaminated(data_dir, dataset)
         items = [it for it in items if prompt_key(it.prompt) not in dropped]
     return items
+
+
+def sample_stream(dataset: str, data_dir: Path, seed: int, limit: int | None = None,
+                  subjects: list[str] | None = None) -> list[Item]:  # fmt: skip
+    """The dataset's items in the seed's order, the first `limit` of them: the stream the
+    benchmark measures and `tutelage warm` sends."""
+    items = load_items(dataset, data_dir, subjects)
+    random.Random(seed).shuffle(items)
+    return items[:limit] if limit else items
 
 
 @lru_cache(maxsize=4)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from ..config import TutelageConfig
 from ..models import JudgeMode, QueryInput, QueryResult
 from ..providers.embedders import make_embedder
 from . import metrics
-from .datasets import STRONG, WEAK, Item, load_items
+from .datasets import STRONG, WEAK, Item, sample_stream
 from .engines import CachedEmbedder, open_engine
 
 ROUTELLM_BEST = {  # published best routers: (CPT50 %, CPT80 %, APGR)
@@ -60,9 +59,7 @@ class Run:
 
 
 def stream(opts: BenchOptions) -> list[Item]:
-    items = load_items(opts.dataset, opts.data_dir, opts.subjects)
-    random.Random(opts.seed).shuffle(items)
-    return items[: opts.limit] if opts.limit else items
+    return sample_stream(opts.dataset, opts.data_dir, opts.seed, opts.limit, opts.subjects)
 
 
 def scored(items: list[Any], protocol: str) -> list[Any]:

@@ -232,19 +232,32 @@ def member_activate(member_id: MemberId, domain: DomainOption = "*",
 
 
 def main() -> None:
+    code: int | str | None = 0
     try:
         app()
+    except SystemExit as exc:  # click ends every command with one
+        code = exc.code
     except ConfigError as exc:
         err.print(f"[red]config error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(2)
+        code = 2
     except UserError as exc:
         err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        # No interpreter finalisation: a started Temporal runtime's native threads can abort it.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(1)
+        code = 1
     except KeyboardInterrupt:
-        sys.exit(130)
+        code = 130
+    _exit(code)
+
+
+def _exit(code: int | str | None) -> None:
+    """Exit without interpreter finalisation: once a command has started a Temporal client,
+    the runtime's native (tokio) threads can crash Python's teardown with a segfault, turning
+    a finished command into exit status 139. Every command has closed what it opened."""
+    if isinstance(code, str):
+        err.print(code, highlight=False, markup=False)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code or 0)
 
 
 @app.command()
@@ -280,3 +293,19 @@ def bench(
 
     run_bench_command(config, dataset, data_dir, subjects, limit, seed, judge, protocol, engine,
                       report, out_dir, sweep, evolution)  # fmt: skip
+
+
+@app.command()
+def warm(
+    dataset: Annotated[str, typer.Option(help="gsm8k or mmlu.")] = "gsm8k",
+    limit: Annotated[int, typer.Option(help="How many recorded questions to send.")] = 300,
+    seed: Annotated[int, typer.Option(help="Shuffle seed (the benchmark's stream order).")] = 0,
+    concurrency: Annotated[int, typer.Option(help="Queries in flight at once.")] = 4,
+    tenant: Annotated[str, typer.Option(help="Tenant the queries belong to.")] = "default",
+    config: ConfigOption = None,
+) -> None:
+    """Send recorded questions through the running school, so `ask` and the API meet a school
+    that has learned (the benchmark learns in schools of its own)."""
+    from .warm import run_warm
+
+    run_warm(config, dataset, limit, seed, concurrency, tenant)

@@ -6,12 +6,10 @@ import asyncio
 import time
 from typing import Any
 
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from ..client import workflow_pollers
 from ..config import TutelageConfig
 from ..models.keys import Admission, Admit, ApiKey
 from ..options import keys_workflow_id
@@ -49,16 +47,12 @@ class TemporalSource:
         """Ready when Temporal answers and a worker polls the school's queue."""
         try:
             client = await self.client()
-            reply = await asyncio.wait_for(client.workflow_service.describe_task_queue(
-                DescribeTaskQueueRequest(
-                    namespace=client.namespace,
-                    task_queue=TaskQueue(name=config.temporal.task_queue),
-                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)), 5)  # fmt: skip
+            pollers = await asyncio.wait_for(
+                workflow_pollers(client, config.temporal.task_queue), 5)  # fmt: skip
         except APIError as exc:
             return {"ready": False, "temporal": False, "worker": False, "reason": exc.message}
         except Exception as exc:  # noqa: BLE001
             return {"ready": False, "temporal": False, "worker": False, "reason": str(exc)}
-        pollers = len(reply.pollers)
         return {"ready": pollers > 0, "temporal": True, "worker": pollers > 0,
                 "pollers": pollers, "task_queue": config.temporal.task_queue,
                 **({} if pollers else {"reason": "no worker polls the school's task queue"})}  # fmt: skip
