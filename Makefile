@@ -2,6 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The LiteLLM proxy, the gateway benchmark's peer: litellm[proxy] at the version tutelage pins,
+# in a venv of its own (its extras pin other versions of packages tutelage uses, rich among them).
+PROXY_VENV := .venv-proxy
+LITELLM_VERSION := $(shell grep -o 'litellm==[0-9.]*' pyproject.toml | head -1 | cut -d= -f3)
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
 .PHONY: demo demo-local test lint bench up down clean print-llama-version print-llama-flags
@@ -44,15 +48,20 @@ lint: $(VENV)/.installed-dev+test+bench+local
 	$(BIN)/ruff check tutelage tests benchmarks
 	$(BIN)/mypy tutelage
 
-bench: $(VENV)/.installed-bench+test+local
+bench: $(VENV)/.installed-bench+test+local $(PROXY_VENV)/bin/litellm
 	$(BIN)/python benchmarks/query_path.py
 	$(BIN)/python benchmarks/scale_out.py
+	$(BIN)/python benchmarks/gateway_vs_litellm.py --proxy $(PROXY_VENV)/bin/litellm
 	$(BIN)/python benchmarks/start_latency.py
 	$(BIN)/python benchmarks/local_model.py
 	$(BIN)/tutelage bench --dataset gsm8k --protocol split
 	$(BIN)/tutelage bench --dataset mmlu --protocol split
 	$(BIN)/python benchmarks/router_ceiling.py --dataset gsm8k
 	$(BIN)/python benchmarks/router_ceiling.py --dataset mmlu --limit 2000
+
+$(PROXY_VENV)/bin/litellm:
+	$(PYTHON) -m venv $(PROXY_VENV)
+	$(PROXY_VENV)/bin/pip install --quiet "litellm[proxy]==$(LITELLM_VERSION)"
 
 up: $(VENV)/.installed-bench
 	$(BIN)/tutelage up

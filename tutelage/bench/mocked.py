@@ -1,6 +1,8 @@
 """A school of mocked members (litellm's mock_response with a delay) for scale-out tests and
-benchmarks: every query is novel (every member answers, nothing comes from memory or the
-cache), so a query's route and winner never depend on which queries ran before it."""
+benchmarks. `novel` (the default): every query is novel (every member answers, nothing comes
+from memory or the cache), so a query's route and winner never depend on which queries ran
+before it. `familiar`: a teacher and a TA that agree, with low thresholds, so after the first
+query of a kind the TA answers alone (one model call), as in a school that has learned."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ data_dir = "{data_dir}"
 [temporal]
 task_queue = "{queue}"
 [embedder]
-low_threshold = 0.9999
-high_threshold = 0.99995
+low_threshold = {low}
+high_threshold = {high}
 cache_threshold = 0.99999
 [routing]
 shadow_rate = 0.0
@@ -40,15 +42,20 @@ params = {{ mock_response = "{answer}", mock_delay = {delay} }}
 # agrees with it, and a cheap one that does not.
 MEMBERS = [("sup", "teacher", "42", 1e-5, 3e-5), ("stu", "student", "42", 1e-7, 1e-7),
            ("bad", "student", "41", 1e-7, 1e-7)]  # fmt: skip
+FAMILIAR_MEMBERS = [("sup", "teacher", "42", 1e-5, 3e-5), ("stu", "ta", "42", 1e-7, 1e-7)]
+# route -> (low, high threshold, members)
+_SCHOOLS = {"novel": (0.9999, 0.99995, MEMBERS), "familiar": (0.5, 0.6, FAMILIAR_MEMBERS)}
 
 
 def mocked_school_toml(queue: str, delay_s: float, promotion_every: int = 0,
-                       data_dir: str = "data") -> str:  # fmt: skip
-    """A tutelage.toml for the mocked school on task queue `queue`."""
+                       data_dir: str = "data", extra: str = "", route: str = "novel") -> str:  # fmt: skip
+    """A tutelage.toml for the mocked school on task queue `queue`; `extra` (TOML tables such
+    as `[gateway]`) goes at the end."""
+    low, high, roster = _SCHOOLS[route]
     members = "".join(
         _MEMBER.format(id=i, role=r, answer=a, price_in=f"{pi:.10f}", price_out=f"{po:.10f}",
                        delay=delay_s)
-        for i, r, a, pi, po in MEMBERS
+        for i, r, a, pi, po in roster
     )  # fmt: skip
-    return _SCHOOL.format(queue=queue, promotion_every=promotion_every,
-                          data_dir=data_dir) + members  # fmt: skip
+    return _SCHOOL.format(queue=queue, promotion_every=promotion_every, data_dir=data_dir,
+                          low=low, high=high) + members + extra  # fmt: skip
