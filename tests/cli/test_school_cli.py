@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
+
+from .helpers import cli
 
 
 def _toml(s: Any, address: str, path: Path) -> Path:
@@ -24,13 +22,6 @@ def _toml(s: Any, address: str, path: Path) -> Path:
     return path
 
 
-async def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "tutelage", *args], capture_output=True,
-        text=True, timeout=120, env={**os.environ, "COLUMNS": "250"},
-    )  # fmt: skip
-
-
 async def test_member_commands_move_and_refuse(
     school: Any, temporal_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
@@ -41,10 +32,10 @@ async def test_member_commands_move_and_refuse(
     async with school(members=[sup, stu]) as s:
         address = temporal_env.client.service_client.config.target_host
         conf = str(_toml(s, address, tmp_path / "t.toml"))
-        promoted = await _cli("member", "promote", "stu", "--domain", "math", "-c", conf)
-        refused = await _cli("member", "demote", "sup", "-c", conf)
-        unknown = await _cli("member", "promote", "nobody", "-c", conf)
-        table = await _cli("members", "-c", conf)
+        promoted = await cli("member", "promote", "stu", "--domain", "math", "-c", conf)
+        refused = await cli("member", "demote", "sup", "-c", conf)
+        unknown = await cli("member", "promote", "nobody", "-c", conf)
+        table = await cli("members", "-c", conf)
     assert promoted.returncode == 0, promoted.stderr
     assert "stu in math: student -> ta" in promoted.stdout
     assert refused.returncode == 1 and "supervisor" in refused.stderr

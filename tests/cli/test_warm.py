@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from tutelage.bench.datasets import sample_stream
 
 from ..conftest import ROUTELLM
+from .helpers import cli
 
 pytestmark = pytest.mark.skipif(not ROUTELLM.exists(), reason="needs shared/data/routellm")
 
@@ -31,22 +28,15 @@ def _toml(address: str, task_queue: str, path: Path) -> Path:
     return path
 
 
-async def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "tutelage", *args], capture_output=True,
-        text=True, timeout=180, env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
-
-
 async def test_warm_teaches_the_school_that_ask_talks_to(
     school: Any, temporal_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
     address = temporal_env.client.service_client.config.target_host
     async with school() as s:
         conf = str(_toml(address, s.config.temporal.task_queue, tmp_path / "t.toml"))
-        warmed = await _cli("warm", "--limit", "12", "--concurrency", "3", "-c", conf)
+        warmed = await cli("warm", "--limit", "12", "--concurrency", "3", "-c", conf)
         first = sample_stream("gsm8k", ROUTELLM, seed=0, limit=1)[0].prompt
-        asked = await _cli("ask", first, "--json", "-c", conf)
+        asked = await cli("ask", first, "--json", "-c", conf)
         recorded = s.services.ledger.rows("SELECT count(*) FROM queries")
     assert warmed.returncode == 0, warmed.stderr
     assert "12 sent, 12 answered" in warmed.stdout and "tutelage ask --sample" in warmed.stdout
@@ -59,11 +49,11 @@ async def test_warm_teaches_the_school_that_ask_talks_to(
 async def test_warm_refuses_clearly(tmp_path: Path, temporal_env: WorkflowEnvironment) -> None:
     address = temporal_env.client.service_client.config.target_host
     conf = str(_toml(address, "nobody-serves-this", tmp_path / "t.toml"))
-    idle = await _cli("warm", "--limit", "3", "-c", conf)
+    idle = await cli("warm", "--limit", "3", "-c", conf)
     assert idle.returncode == 1 and "no worker serves the school's task queue" in idle.stderr
-    bad = await _cli("warm", "--dataset", "trivia", "-c", conf)
+    bad = await cli("warm", "--dataset", "trivia", "-c", conf)
     assert bad.returncode == 1 and "--dataset must be one of gsm8k, mmlu" in bad.stderr
-    stranger = await _cli("warm", "--tenant", "zed", "-c", conf)
+    stranger = await cli("warm", "--tenant", "zed", "-c", conf)
     assert stranger.returncode == 1 and "unknown tenant 'zed'" in stranger.stderr
     for out in (idle, bad, stranger):
         assert "Traceback" not in out.stderr
