@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,16 @@ async def test_member_commands_move_and_refuse(
         refused = await cli("member", "demote", "sup", "-c", conf)
         unknown = await cli("member", "promote", "nobody", "-c", conf)
         table = await cli("members", "-c", conf)
+        narrow = await cli("members", "-c", conf, columns=80)
+        as_json = await cli("members", "--json", "-c", conf, columns=80)
     assert promoted.returncode == 0, promoted.stderr
     assert "stu in math: student -> ta" in promoted.stdout
     assert refused.returncode == 1 and "supervisor" in refused.stderr
     assert unknown.returncode == 1 and "no member 'nobody'" in unknown.stderr
     assert table.returncode == 0, table.stderr
     assert "stu" in table.stdout and "math: ta" in table.stdout
+    assert narrow.returncode == 0 and max(map(len, narrow.stdout.splitlines())) <= 80
+    assert "math: ta" in narrow.stdout and "openai/stu-model" in narrow.stdout
+    report = json.loads(as_json.stdout)
+    stu = next(r for r in report["rows"] if r["member_id"] == "stu")
+    assert stu["roles"]["math"] == "ta" and stu["model"] == "openai/stu-model"

@@ -190,11 +190,14 @@ def evolve_now(config: ConfigOption = None) -> None:
 
 
 @app.command()
-def members(config: ConfigOption = None) -> None:
+def members(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole report as JSON.")] = False,
+) -> None:
     """The roster: roles per domain, win rates, costs, last transition."""
     from .school import members_command
 
-    members_command(config)
+    members_command(config, as_json)
 
 
 def _member(action: str, member_id: str, domain: str, config: Path | None) -> None:

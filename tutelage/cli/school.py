@@ -10,7 +10,9 @@ import uuid
 from pathlib import Path
 from typing import TypeVar
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -65,7 +67,7 @@ def evolve_now(config_path: Path | None) -> None:
         out.print(f"routing: {t.before} -> {t.after} ({t.reason})")
 
 
-def members_command(config_path: Path | None) -> None:
+def members_command(config_path: Path | None, as_json: bool = False) -> None:
     cfg = load_config(config_path)
 
     async def go(client: Client) -> RosterReport:
@@ -75,20 +77,32 @@ def members_command(config_path: Path | None) -> None:
         )  # fmt: skip
 
     report: RosterReport = run_with_client(cfg, go)
-    table = Table(title="the school")
-    for col in ("member", "model", "roles", "judged", "win rate", "mean score", "cost",
-                "exemplars", "last transition"):  # fmt: skip
-        table.add_column(col, overflow="fold")
+    if as_json:
+        print(report.model_dump_json(indent=2))
+        return
+    out.print(roster_table(report))
+    # What does not fit a row of 80 columns goes below it, a line per member.
     for r in report.rows:
-        roles = ", ".join(f"{d}: {role}" for d, role in r.roles.items())
-        table.add_row(
-            r.member_id, r.model, roles, str(r.judged),
-            "-" if r.win_rate is None else f"{r.win_rate:.0%}",
-            "-" if r.mean_score is None else f"{r.mean_score:.2f}",
-            f"${r.cost_usd:.4f}", f"v{r.exemplar_version}", r.last_transition or "-",
-        )  # fmt: skip
-    out.print(table)
+        out.print(f"[bold]{escape(r.member_id)}[/]: {escape(r.model)}; exemplars "
+                  f"v{r.exemplar_version}; last: {escape(r.last_transition or '-')}",
+                  highlight=False)  # fmt: skip
     out.print(f"domains: {', '.join(report.domains) or 'none discovered yet'}")
+
+
+def roster_table(report: RosterReport) -> Table:
+    """The roster in 80 columns: the roles, then the short numbers (the full data: --json)."""
+    table = Table(title="the school", pad_edge=False, box=box.SIMPLE_HEAD)
+    table.add_column("member", no_wrap=True, max_width=14, overflow="ellipsis")
+    table.add_column("roles (domain: role)", ratio=1, overflow="fold")
+    for col in ("judged", "win", "score", "cost $"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for r in report.rows:
+        table.add_row(
+            r.member_id, ", ".join(f"{d}: {role}" for d, role in r.roles.items()), str(r.judged),
+            "-" if r.win_rate is None else f"{r.win_rate:.0%}",
+            "-" if r.mean_score is None else f"{r.mean_score:.2f}", f"{r.cost_usd:.4f}",
+        )  # fmt: skip
+    return table
 
 
 def member_command(action: str, member_id: str, domain: str, config_path: Path | None) -> None:
