@@ -30,10 +30,10 @@ if ! $BIN/tutelage warm "${CONFIG_ARGS[@]}" --dataset gsm8k --limit "$ITEMS"; th
   exit 0
 fi
 echo
-echo "the school has learned from those questions; ask it one (a cache hit or a familiar route):"
+echo "the school remembers those questions; one recorded question (seen or not), asked of it:"
 $BIN/tutelage ask "${CONFIG_ARGS[@]}" --sample || true
 echo
 echo "runs in the Temporal UI: http://127.0.0.1:8233/namespaces/default/workflows"
 echo "   (filter: TutelageRoute=\"familiar\", or by TutelageWinner / TutelageTenant)"
-echo "the API: http://127.0.0.1:8000/v1 (OpenAI-compatible); a key: .venv/bin/tutelage keys create --tenant default ${CONFIG_ARGS[*]}"
+echo "the API: http://127.0.0.1:8000/v1 (OpenAI-compatible); a key: .venv/bin/tutelage keys create --tenant default${DEMO_CONFIG:+ --config $DEMO_CONFIG}"
 echo "the stack keeps running for you to explore; stop it with: make down${DEMO_CONFIG:+ CONFIG=$DEMO_CONFIG}"
