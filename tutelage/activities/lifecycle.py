@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from ..models import AnswerRequest, MemberAnswer
+from ..models.dashboard import Dashboard, DashboardRequest
 from ..models.lifecycle import (
     AppliedTransition,
     ApplyAdoption,
@@ -58,6 +60,7 @@ from ..policy.distill import (
 from ..policy.domains import cluster_count, kmeans, name_clusters
 from ..services import Services
 from ..store import stats
+from ..store.dashboard import read_dashboard
 from . import names
 
 MEMBER_WORKFLOW = "MemberWorkflow"
@@ -333,6 +336,24 @@ class LifecycleActivities:
 
         return await asyncio.to_thread(run)
 
+    @activity.defn(name=names.DASHBOARD)
+    async def dashboard(self, req: DashboardRequest) -> Dashboard:
+        def run() -> Dashboard:
+            board = read_dashboard(self.s.ledger, req, datetime.now(UTC))
+            school = {m.id: m for m in self.s.school.members}
+            for line in board.members:
+                m = school.get(line.member_id)
+                if m is not None:
+                    line.model = m.model
+                    line.roles = {"*": m.role_in(None).value,
+                                  **{d: r.value for d, r in m.roles.items()}}  # fmt: skip
+            # Every transition: a role held since before the window started is part of the
+            # timeline too.
+            board.transitions = self.s.roster.transitions()
+            return board
+
+        return await asyncio.to_thread(run)
+
     @activity.defn(name=names.APPLY_ADOPTION)
     async def apply_adoption(self, req: ApplyAdoption) -> AppliedTransition:
         handle = self._member(req.member_id)
@@ -347,7 +368,7 @@ class LifecycleActivities:
         return [self.write_roster, self.apply_transition, self.spawn_member,
                 self.promotion_stats, self.evolution_inputs, self.discover_domains,
                 self.save_routing, self.save_judges, self.collect_exemplars, self.quality_gate,
-                self.roster_report, self.apply_adoption]  # fmt: skip
+                self.roster_report, self.apply_adoption, self.dashboard]  # fmt: skip
 
 
 async def start_member(

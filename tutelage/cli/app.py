@@ -133,12 +133,15 @@ def keys_create(
     budget_month: Annotated[float | None, typer.Option(help="USD per month.")] = None,
     rpm: Annotated[int | None, typer.Option(help="Requests per minute.")] = None,
     tpm: Annotated[int | None, typer.Option(help="Tokens per minute.")] = None,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="May also open the dashboard (every tenant's figures).")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Create a key for a tenant; it is printed once (only its hash is kept)."""
     from .keys import create_key
 
-    create_key(config, tenant, name, budget_day, budget_month, rpm, tpm)
+    create_key(config, tenant, name, budget_day, budget_month, rpm, tpm, admin)
 
 
 @keys_app.command("list")
@@ -312,3 +315,20 @@ def warm(
     from .warm import run_warm
 
     run_warm(config, dataset, limit, seed, concurrency, tenant)
+
+
+@app.command()
+def report(
+    html: Annotated[Path | None, typer.Option(help="Write the dashboard page to this file.")] = None,
+    tenant: Annotated[str | None, typer.Option(help="One tenant (default: all).")] = None,
+    window: Annotated[str, typer.Option(help="1h, 24h, 7d, 30d or all.")] = "all",
+    bench_report: Annotated[
+        Path | None, typer.Option(help="A bench JSON report (default: the newest in bench-out/).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """The school's dashboard (spend, savings, quality, routes, roster) as one HTML file."""
+    from .report import run_report
+
+    run_report(config, html, tenant, window, bench_report, as_json)

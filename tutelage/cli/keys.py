@@ -25,7 +25,8 @@ out = Console()
 
 
 def create_key(config_path: Path | None, tenant: str, name: str, budget_day: float | None,
-               budget_month: float | None, rpm: int | None, tpm: int | None) -> None:  # fmt: skip
+               budget_month: float | None, rpm: int | None, tpm: int | None,
+               admin: bool = False) -> None:  # fmt: skip
     cfg = load_config(config_path)
     if tenant not in cfg.limits.tenants:
         raise UserError(f"unknown tenant '{tenant}'; configured tenants (limits.tenants): "
@@ -41,7 +42,7 @@ def create_key(config_path: Path | None, tenant: str, name: str, budget_day: flo
             raise UserError(f"{flags[field]} must be greater than 0 (got {value:g}); leave it "
                             "out for no limit")  # fmt: skip
     record = ApiKey(key_id=key_id, tenant=tenant, sha256=key_hash(presented), name=name,
-                    **limits)  # fmt: skip
+                    admin=admin, **limits)  # fmt: skip
     tq = cfg.temporal.task_queue
 
     async def go(client: Client) -> ApiKey:
@@ -99,6 +100,7 @@ def list_keys(config_path: Path | None, tenant: str | None) -> None:
             ("req/min", k.requests_per_minute), ("tok/min", k.tokens_per_minute))
             if value is not None) or "-"  # fmt: skip
         state = f"revoked {k.revoked_at[:10]}" if k.revoked_at else "active"
+        state += ", admin" if k.admin else ""
         table.add_row(k.key_id, k.tenant, escape(k.name) or "-", k.created_at[:10], state, limits,
                       _spent(usage.get(k.key_id), now))  # fmt: skip
     out.print(table)

@@ -30,6 +30,7 @@ from ..policy.presets import PRESETS, UnknownPresetError, preset_cost_weight
 from ..policy.validation import query_problem, too_long
 from ..providers.catalog import ConfigCatalog
 from . import errors
+from .dashboard import install_dashboard
 from .errors import APIError
 from .metrics import Metrics
 from .schema import ChatCompletionRequest
@@ -165,8 +166,9 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
                                else "insufficient_quota")  # fmt: skip
         return record.tenant, record.key_id if needs_charges(record) else None
 
+    install_dashboard(app, config, temporal, keys)
     paths = {"/v1/chat/completions", "/v1/models", "/metrics", "/health/liveness",
-             "/health/readiness"}  # fmt: skip
+             "/health/readiness", "/dashboard"}  # fmt: skip
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Any) -> Response:

@@ -12,6 +12,7 @@ class ApiKey(BaseModel):
     name: str = ""
     created_at: str = ""
     revoked_at: str | None = None
+    admin: bool = False  # may open the dashboard: every tenant's figures
     # Optional limits: budgets in USD per UTC day and month, rates per minute.
     budget_day_usd: float | None = Field(None, gt=0)
     budget_month_usd: float | None = Field(None, gt=0)

@@ -18,6 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from ..config import TutelageConfig
 from ..options import MAX_CONCURRENT_CALLS, calls_task_queue
 from ..workflows import search_attributes as sa
+from ..workflows.dashboard import DashboardWorkflow
 from ..workflows.distillation import DistillationWorkflow
 from ..workflows.evolution import EvolutionWorkflow
 from ..workflows.keys import KeysWorkflow
@@ -37,6 +38,7 @@ WORKFLOWS: Sequence[type] = (
     DistillationWorkflow,
     RosterReportWorkflow,
     KeysWorkflow,
+    DashboardWorkflow,
 )
 
 
