@@ -42,6 +42,7 @@ demo-local: $(VENV)/.installed-bench+local
 	DEMO_CONFIG=examples/demo_local.toml bash scripts/demo.sh
 
 test: $(VENV)/.installed-test+bench+local
+	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev+test+bench+local

@@ -29,7 +29,7 @@ def tutelage(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
     "command",
     [[], ["up"], ["worker"], ["down"], ["serve"], ["ask"], ["config"], ["members"],
      ["schedules", "sync"], ["evolve", "now"], ["member", "promote"], ["member", "retire"],
-     ["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["warm"], ["bench"]],
+     ["keys", "create"], ["keys", "list"], ["keys", "revoke"], ["warm"], ["bench"], ["report"]],
 )  # fmt: skip
 def test_help(command: list[str]) -> None:
     r = tutelage(*command, "--help")
@@ -39,7 +39,7 @@ def test_help(command: list[str]) -> None:
         assert "--config" in r.stdout
     else:
         for name in ("up", "worker", "down", "serve", "ask", "config", "bench", "members",
-                     "member", "schedules", "evolve", "keys", "warm"):  # fmt: skip
+                     "member", "schedules", "evolve", "keys", "warm", "report"):  # fmt: skip
             assert name in r.stdout, name
 
 
@@ -106,3 +106,16 @@ def test_ask_sample_picks_a_recorded_question(tmp_path: Path) -> None:
     assert cfg.replay.data_dir is not None
     question = sample_question(cfg)
     assert prompt_key(question) in recordings(cfg.replay.data_dir)
+
+
+def test_report_refuses_clearly_before_connecting(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text('supervisor = "a"\n' + GOOD_MEMBERS)
+    nowhere = tutelage("report", "--config", str(path))
+    assert nowhere.returncode == 1 and "--html PATH" in nowhere.stderr
+    window = tutelage("report", "--json", "--window", "fortnight", "--config", str(path))
+    assert window.returncode == 1 and "--window must be one of 1h, 24h, 7d, 30d, all" in window.stderr
+    stranger = tutelage("report", "--json", "--tenant", "zed", "--config", str(path))
+    assert stranger.returncode == 1 and "unknown tenant 'zed'" in stranger.stderr
+    for r in (nowhere, window, stranger):
+        assert "Traceback" not in r.stderr

@@ -18,7 +18,8 @@ from . import svg
 
 WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "all": 0}
 ROUTE_ORDER = ["novel", "hybrid", "familiar", "peer_review", "cache", "failed"]
-_ACTION_COLOUR = {"spawn": 4, "promote": 2, "demote": 1, "retire": 3, "activate": 0}
+# action -> its colour in svg.PALETTE (the legend lists them in this order)
+_ACTION_COLOUR = {"spawn": 0, "promote": 1, "demote": 2, "retire": 3, "activate": 4}
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;
@@ -55,7 +56,7 @@ class Links:
         return f"{self.ui}/namespaces/{self.namespace}/workflows/{quote(workflow_id)}"
 
 
-def _usd(v: float) -> str:
+def usd(v: float) -> str:
     return f"${v:,.4f}" if abs(v) < 100 else f"${v:,.2f}"
 
 
@@ -112,16 +113,16 @@ def render(board: Dashboard, links: Links, *, tenants: Sequence[str], window: st
     cards = "".join(f'<div class="card"><small>{escape(k)}</small><b>{v}</b></div>' for k, v in [
         ("queries", _fig("queries", f"{t.queries:,}") + (f' <small>({t.failed} failed)</small>'
                                                          if t.failed else "")),
-        ("spent", _fig("spend", _usd(t.cost_usd))),
-        ("supervisor alone would have cost", _fig("supervisor_only", _usd(t.supervisor_only_cost_usd))),
-        ("saved", _fig("saved", _usd(t.saved_usd)) + f" <small>{_fig('saved_share', _pct(t.saved_share))}</small>"),
+        ("spent", _fig("spend", usd(t.cost_usd))),
+        ("supervisor alone would have cost", _fig("supervisor_only", usd(t.supervisor_only_cost_usd))),
+        ("saved", _fig("saved", usd(t.saved_usd)) + f" <small>{_fig('saved_share', _pct(t.saved_share))}</small>"),
         ("quality served (judged score)", _fig("quality", "-" if t.quality is None else f"{t.quality:.2f}")
          + f" <small>{_fig('judged', f'{t.judged:,}')} judged</small>"),
     ])  # fmt: skip
     labels = [_short(b.start, span) for b in board.buckets]
     spend = svg.line_chart("spend over time", labels, [
         ("spent", [b.cost_usd for b in board.buckets]),
-        ("supervisor alone", [b.supervisor_only_cost_usd for b in board.buckets])], _usd)  # fmt: skip
+        ("supervisor alone", [b.supervisor_only_cost_usd for b in board.buckets])], usd)  # fmt: skip
     quality = svg.line_chart("quality over time", labels, [
         ("judged score of what was served", [b.quality for b in board.buckets]),
         ("share of served answers judged", [b.judged / b.queries if b.queries else None
@@ -159,8 +160,8 @@ def _routes_table(board: Dashboard, links: Links) -> str:
 
 def _tenants_table(board: Dashboard, links: Links) -> str:
     rows = [[_link(links.runs(f'TutelageTenant="{t.tenant}"'), t.tenant), f"{t.queries:,}",
-             _usd(t.cost_usd), _usd(t.supervisor_only_cost_usd),
-             _usd(t.supervisor_only_cost_usd - t.cost_usd)] for t in board.tenants]  # fmt: skip
+             usd(t.cost_usd), usd(t.supervisor_only_cost_usd),
+             usd(t.supervisor_only_cost_usd - t.cost_usd)] for t in board.tenants]  # fmt: skip
     return _table(["tenant", "queries", "spent", "supervisor alone", "saved"], rows, {1, 2, 3, 4},
                   "no queries in this window")  # fmt: skip
 
@@ -174,7 +175,7 @@ def _members(board: Dashboard, links: Links) -> str:
     rows = [[_link(links.runs(f'TutelageWinner="{m.member_id}"'), m.member_id),
              escape(m.model), escape(", ".join(f"{d}: {r}" for d, r in m.roles.items())),
              _fig(f"calls:{m.member_id}", f"{m.calls:,}"), _fig(f"wins:{m.member_id}", f"{m.wins:,}"),
-             _fig(f"member_spend:{m.member_id}", _usd(m.cost_usd)), _ms(m.p50_ms), _ms(m.p95_ms),
+             _fig(f"member_spend:{m.member_id}", usd(m.cost_usd)), _ms(m.p50_ms), _ms(m.p95_ms),
              f"{m.failures:,}"] for m in board.members]  # fmt: skip
     return _table(["member", "model", "roles (domain: role)", "calls", "answered", "spent",
                    "p50", "p95", "failed calls"], rows, {3, 4, 5, 6, 7, 8},
@@ -209,7 +210,7 @@ def _bench(report: dict[str, Any] | None) -> str:
              for p in report["sweep"]]  # fmt: skip
     points = [(name, b["cost_usd"], b["accuracy"]) for name, b in report.get("baselines", {}).items()
               if isinstance(b, dict) and "cost_usd" in b and "accuracy" in b]  # fmt: skip
-    chart = svg.scatter("accuracy against cost", curve, points, _usd, lambda v: f"{v:.2f}")
+    chart = svg.scatter("accuracy against cost", curve, points, usd, lambda v: f"{v:.2f}")
     what = (f"{report.get('dataset', '?')}, {report.get('items', '?')} items, "
             f"{report.get('protocol', '?')} protocol, {report.get('judge', '?')} judging")
     return (f'<div class="panel"><h2>The latest benchmark: accuracy against cost</h2>'

@@ -70,7 +70,7 @@ def install_dashboard(app: FastAPI, config: TutelageConfig, temporal: TemporalSo
         return None
 
     @app.get("/dashboard")
-    async def dashboard(request: Request, tenant: str = "", window: str = "7d") -> Response:
+    async def dashboard(request: Request, tenant: str = "", window: str = "all") -> Response:
         presented = bearer(request.headers.get("authorization")) or request.cookies.get(COOKIE)
         refused = await refusal(presented)
         if refused is not None:
