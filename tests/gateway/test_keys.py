@@ -3,6 +3,7 @@ tenants asking the same questions never share the cache or memory."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -161,5 +162,8 @@ def _limits_across_gateways(keyed: Served, tmp_path: Path) -> None:
 
     listed = _keys(keyed, "list", "--tenant", "globex")
     assert listed.returncode == 0 and "$/day 1e-06" in listed.stdout
+    as_json = json.loads(_keys(keyed, "list", "--json").stdout)
+    day_key = next(k for k in as_json if k["key_id"] == made["day"].split("-")[1])
+    assert day_key["usage"]["day_usd"] > 1e-06 and "sha256" not in day_key
     day_row = next(line for line in listed.stdout.splitlines() if made["day"].split("-")[1] in line)
     assert "$0.000000 / $0.000000" not in day_row and "$0.0" in day_row, listed.stdout

@@ -60,7 +60,7 @@ from ..policy.distill import (
 from ..policy.domains import cluster_count, kmeans, name_clusters
 from ..services import Services
 from ..store import stats
-from ..store.dashboard import read_dashboard
+from ..store.dashboard import in_window, read_dashboard
 from . import names
 
 MEMBER_WORKFLOW = "MemberWorkflow"
@@ -347,9 +347,9 @@ class LifecycleActivities:
                     line.model = m.model
                     line.roles = {"*": m.role_in(None).value,
                                   **{d: r.value for d, r in m.roles.items()}}  # fmt: skip
-            # Every transition: a role held since before the window started is part of the
-            # timeline too.
-            board.transitions = self.s.roster.transitions()
+            # The window's transitions (their times are the workflows' clock, UTC ISO).
+            board.transitions = [t for t in self.s.roster.transitions(limit=100_000)
+                                 if in_window(t.at, board.since, board.until)]  # fmt: skip
             return board
 
         return await asyncio.to_thread(run)

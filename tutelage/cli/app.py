@@ -147,12 +147,15 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant's keys.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the keys and their usage as JSON.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """The keys: id, tenant, state and limits (never the secrets)."""
     from .keys import list_keys
 
-    list_keys(config, tenant)
+    list_keys(config, tenant, as_json)
 
 
 @keys_app.command("revoke")

@@ -3,6 +3,7 @@ KeysWorkflow (only their hashes); a new key is printed once."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,9 +84,13 @@ def _spent(usage: KeyUsage | None, now: datetime) -> str:
     return f"${day:.6f} / ${month:.6f}"
 
 
-def list_keys(config_path: Path | None, tenant: str | None) -> None:
+def list_keys(config_path: Path | None, tenant: str | None, as_json: bool = False) -> None:
     keys, usage = _keys(config_path)
     keys = [k for k in keys if tenant is None or k.tenant == tenant]
+    if as_json:  # the hashes stay in the school: an id, a tenant and limits are enough here
+        print(json.dumps([{**k.model_dump(exclude={"sha256"}), "usage": (
+            usage[k.key_id].model_dump() if k.key_id in usage else None)} for k in keys], indent=2))
+        return
     if not keys:
         out.print("no keys" + (f" for tenant {tenant}" if tenant else "") +
                   " (create one with `tutelage keys create --tenant T`)")  # fmt: skip

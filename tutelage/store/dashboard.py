@@ -37,6 +37,12 @@ def _parse(value: str | None) -> datetime | None:
     return _naive(datetime.fromisoformat(value)) if value else None
 
 
+def in_window(at: str, since: str, until: str) -> bool:
+    """Whether an ISO time (with or without a zone; UTC) lies in [since, until]."""
+    moment = _parse(at)
+    return moment is not None and _parse(since) <= moment <= _parse(until)  # type: ignore[operator]
+
+
 def _window(ledger: Ledger, req: DashboardRequest, now: datetime) -> tuple[datetime, datetime]:
     until = _parse(req.until) or _naive(now) + timedelta(seconds=1)
     since = _parse(req.since)
