@@ -18,14 +18,13 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from ..config import TutelageConfig
 from ..options import MAX_CONCURRENT_CALLS, calls_task_queue
 from ..workflows import search_attributes as sa
-from ..workflows.dashboard import DashboardWorkflow
 from ..workflows.distillation import DistillationWorkflow
 from ..workflows.evolution import EvolutionWorkflow
 from ..workflows.keys import KeysWorkflow
 from ..workflows.member import MemberWorkflow
 from ..workflows.promotion import PromotionWorkflow
 from ..workflows.query import QueryWorkflow
-from ..workflows.roster_report import RosterReportWorkflow
+from ..workflows.roster_report import DashboardWorkflow, RosterReportWorkflow
 from .heartbeats import INTERCEPTORS
 
 log = logging.getLogger(__name__)

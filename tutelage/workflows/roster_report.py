@@ -1,4 +1,5 @@
-"""RosterReportWorkflow: how the CLI reads the roster (the worker owns the stores)."""
+"""Report workflows: how the CLI and the dashboard read the school (the worker owns the
+stores, so a short workflow runs one activity on it and returns what it read)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from .. import options
     from ..activities import names
+    from ..models.dashboard import Dashboard, DashboardRequest
     from ..models.lifecycle import RosterReport, RosterReportRequest
+    from .cycle_steps import store_step
 
 
 @workflow.defn(name="RosterReportWorkflow")
 class RosterReportWorkflow:
     @workflow.run
     async def run(self, req: RosterReportRequest) -> RosterReport:
-        return await workflow.execute_activity(
-            names.ROSTER_REPORT, req, result_type=RosterReport,
-            start_to_close_timeout=options.CYCLE_STEP_TIMEOUT, retry_policy=options.STORE_RETRY,
-            heartbeat_timeout=options.STORE_HEARTBEAT_TIMEOUT,
-        )  # fmt: skip
+        return await store_step(names.ROSTER_REPORT, req, RosterReport, options.STORE_RETRY)
+
+
+@workflow.defn(name="DashboardWorkflow")
+class DashboardWorkflow:
+    @workflow.run
+    async def run(self, req: DashboardRequest) -> Dashboard:
+        return await store_step(names.DASHBOARD, req, Dashboard, options.STORE_RETRY)
