@@ -69,3 +69,17 @@ def test_which_keys_are_limited_and_which_are_charged() -> None:
     assert has_limits(_key(requests_per_minute=5)) and not needs_charges(_key(requests_per_minute=5))
     for limit in ("budget_day_usd", "budget_month_usd", "tokens_per_minute"):
         assert needs_charges(_key(**{limit: 1})) and has_limits(_key(**{limit: 1}))
+
+
+def test_only_a_live_admin_key_opens_the_dashboard() -> None:
+    from tutelage.policy.keys import compose_key, key_hash, key_problem
+
+    presented = compose_key("abcdef012345", "s" * 32)
+    plain = _key().model_copy(update={"sha256": key_hash(presented)})
+    admin = plain.model_copy(update={"admin": True})
+    assert key_problem(presented, plain) is None
+    assert key_problem(presented, plain, admin=True) == (
+        "not_admin", "Key abcdef012345 (tenant acme) is not an admin key.")  # fmt: skip
+    assert key_problem(presented, admin, admin=True) is None
+    revoked = admin.model_copy(update={"revoked_at": "2026-11-22T00:00:00"})
+    assert key_problem(presented, revoked, admin=True)[0] == "api_key_revoked"  # type: ignore[index]

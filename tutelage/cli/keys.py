@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from ..config import load_config
 from ..models.keys import ApiKey, KeysInput, KeyUsage, RevokeKey
 from ..options import keys_workflow_id
-from ..policy.keys import compose_key, key_hash
+from ..policy.keys import compose_key, current_usage, key_hash
 from .common import UserError, run_with_client
 
 out = Console()
@@ -79,9 +79,8 @@ def _keys(cfg_path: Path | None) -> tuple[list[ApiKey], dict[str, KeyUsage]]:
 def _spent(usage: KeyUsage | None, now: datetime) -> str:
     if usage is None:
         return "-"
-    day = usage.day_usd if usage.day == now.date().isoformat() else 0.0
-    month = usage.month_usd if usage.month == now.strftime("%Y-%m") else 0.0
-    return f"${day:.6f} / ${month:.6f}"
+    now_usage = current_usage(usage, now)  # a day or month that has ended counts no more
+    return f"${now_usage.day_usd:.6f} / ${now_usage.month_usd:.6f}"
 
 
 def list_keys(config_path: Path | None, tenant: str | None, as_json: bool = False) -> None:

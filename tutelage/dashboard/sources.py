@@ -28,11 +28,9 @@ def links(cfg: TutelageConfig) -> Links:
 
 def latest_bench_report(*roots: Path) -> dict[str, Any] | None:
     """The newest benchmark report (a `tutelage bench` JSON with a sweep) under the roots."""
-    found = []
-    for root in roots:
-        if root.is_dir():
-            found += [p for p in root.rglob("*.json") if "cache" not in p.parts
-                      and "runs" not in p.parts]  # fmt: skip
+    # Reports sit in the bench's --out-dir (bench-out, or a folder in it such as bench-out/demo);
+    # its runs/ and cache/ below hold the runs' stores, never walked.
+    found = [p for root in roots for pattern in ("*.json", "*/*.json") for p in root.glob(pattern)]
     for path in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True):
         try:
             report = json.loads(path.read_text())

@@ -25,7 +25,7 @@ from ..client import new_query_id, start_query
 from ..config import TutelageConfig
 from ..models import QueryInput, QueryResult
 from ..policy.answers import answer_usage, failure_hint
-from ..policy.keys import bearer, has_limits, key_id_of, key_problem, needs_charges
+from ..policy.keys import bearer, has_limits, needs_charges
 from ..policy.presets import PRESETS, UnknownPresetError, preset_cost_weight
 from ..policy.validation import query_problem, too_long
 from ..providers.catalog import ConfigCatalog
@@ -147,9 +147,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             raise APIError(401, "You didn't provide an API key. Provide it in an Authorization "
                            "header using Bearer auth (Authorization: Bearer YOUR_KEY); "
                            "`tutelage keys create --tenant T` makes one.", "missing_api_key")  # fmt: skip
-        key_id = key_id_of(presented)
-        record = await keys.lookup(key_id) if key_id else None
-        problem = key_problem(presented, record)
+        record, problem = await keys.authenticate(presented)
         if problem is not None:
             raise APIError(401, problem[1], problem[0])
         assert record is not None

@@ -23,7 +23,7 @@ from ..config import TutelageConfig
 from ..dashboard.page import CSS, render, window_request
 from ..dashboard.sources import fetch_dashboard, latest_bench_report, links
 from ..models.dashboard import DashboardRequest
-from ..policy.keys import bearer, key_id_of, key_problem
+from ..policy.keys import bearer
 from .temporal import KeyCache, TemporalSource
 
 log = logging.getLogger("tutelage.gateway")
@@ -58,15 +58,9 @@ def install_dashboard(app: FastAPI, config: TutelageConfig, temporal: TemporalSo
             return None
         if not presented:
             return _sign_in("Sign in with an admin key.", 401)
-        key_id = key_id_of(presented)
-        record = await keys.lookup(key_id) if key_id else None
-        problem = key_problem(presented, record)
+        _, problem = await keys.authenticate(presented, admin=True)
         if problem is not None:
-            return _sign_in(problem[1], 401)
-        assert record is not None
-        if not record.admin:
-            return _sign_in(f"Key {record.key_id} (tenant {record.tenant}) is not an admin key.",
-                            403)  # fmt: skip
+            return _sign_in(problem[1], 403 if problem[0] == "not_admin" else 401)
         return None
 
     @app.get("/dashboard")

@@ -13,6 +13,7 @@ from ..client import workflow_pollers
 from ..config import TutelageConfig
 from ..models.keys import Admission, Admit, ApiKey
 from ..options import keys_workflow_id
+from ..policy.keys import key_id_of, key_problem
 from .errors import APIError
 
 
@@ -89,6 +90,13 @@ class KeyCache:
             self._seen.clear()
         self._seen[key_id] = (now, record)
         return record
+
+    async def authenticate(self, presented: str,
+                           admin: bool = False) -> tuple[ApiKey | None, tuple[str, str] | None]:  # fmt: skip
+        """The presented key's record, and (code, message) when it may not be used."""
+        key_id = key_id_of(presented)
+        record = await self.lookup(key_id) if key_id else None
+        return record, key_problem(presented, record, admin)
 
     async def admit(self, key_id: str) -> Admission:
         """One request against the key's rate limit, counted by the school's KeysWorkflow."""

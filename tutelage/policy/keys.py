@@ -27,12 +27,15 @@ def key_hash(presented: str) -> str:
     return hashlib.sha256(presented.encode()).hexdigest()
 
 
-def key_problem(presented: str, record: ApiKey | None) -> tuple[str, str] | None:
-    """(code, message) when the key may not be used, else None."""
+def key_problem(presented: str, record: ApiKey | None,
+                admin: bool = False) -> tuple[str, str] | None:  # fmt: skip
+    """(code, message) when the key may not be used (for the dashboard: `admin`), else None."""
     if record is None or not hmac.compare_digest(record.sha256, key_hash(presented)):
         return "invalid_api_key", "Incorrect API key provided."
     if record.revoked_at:
         return "api_key_revoked", f"This API key was revoked at {record.revoked_at}."
+    if admin and not record.admin:
+        return "not_admin", f"Key {record.key_id} (tenant {record.tenant}) is not an admin key."
     return None
 
 
@@ -46,7 +49,7 @@ def bearer(header: str | None) -> str | None:
     return value.strip() or None
 
 
-def _rolled(usage: KeyUsage, now: datetime) -> KeyUsage:
+def current_usage(usage: KeyUsage, now: datetime) -> KeyUsage:
     """The usage with each window that has ended started afresh: the UTC day, the UTC month
     and the fixed one-minute window."""
     day, month, now_s = now.date().isoformat(), now.strftime("%Y-%m"), now.timestamp()
@@ -77,7 +80,7 @@ def admit(key: ApiKey, usage: KeyUsage, now: datetime) -> tuple[Admission, KeyUs
     it is answered, so the request that crosses a budget is the last one let through); they
     refuse until the day or month turns. Rates refuse until the minute turns.
     """
-    u = _rolled(usage, now)
+    u = current_usage(usage, now)
     budgets = (("day", key.budget_day_usd, u.day_usd, "00:00 UTC"),
                ("month", key.budget_month_usd, u.month_usd, "the 1st, 00:00 UTC"))  # fmt: skip
     for period, budget, spent, resets in budgets:
@@ -101,7 +104,7 @@ def admit(key: ApiKey, usage: KeyUsage, now: datetime) -> tuple[Admission, KeyUs
 
 def charge(usage: KeyUsage, cost_usd: float, tokens: int, now: datetime) -> KeyUsage:
     """The usage with one answered query's cost and tokens added."""
-    u = _rolled(usage, now)
+    u = current_usage(usage, now)
     u.day_usd += cost_usd
     u.month_usd += cost_usd
     u.minute_tokens += tokens
