@@ -16,6 +16,13 @@ class UserError(Exception):
     """A problem the user can fix; printed as one line, exit status 1."""
 
 
+def check_tenant(cfg: TutelageConfig, tenant: str) -> None:
+    """A UserError naming the configured tenants when `tenant` is not one of them."""
+    if tenant not in cfg.limits.tenants:
+        raise UserError(f"unknown tenant '{tenant}'; configured tenants (limits.tenants): "
+                        f"{', '.join(cfg.limits.tenants)}")  # fmt: skip
+
+
 async def connect(cfg: TutelageConfig, address: str, timeout_s: float) -> Client:
     """A client for `address`, or a UserError that says what failed in one line."""
     from ..workers.worker import connect as connect_client

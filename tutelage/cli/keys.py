@@ -20,7 +20,7 @@ from ..config import load_config
 from ..models.keys import ApiKey, KeysInput, KeyUsage, RevokeKey
 from ..options import keys_workflow_id
 from ..policy.keys import compose_key, current_usage, key_hash
-from .common import UserError, run_with_client
+from .common import UserError, check_tenant, run_with_client
 
 out = Console()
 
@@ -29,9 +29,7 @@ def create_key(config_path: Path | None, tenant: str, name: str, budget_day: flo
                budget_month: float | None, rpm: int | None, tpm: int | None,
                admin: bool = False) -> None:  # fmt: skip
     cfg = load_config(config_path)
-    if tenant not in cfg.limits.tenants:
-        raise UserError(f"unknown tenant '{tenant}'; configured tenants (limits.tenants): "
-                        f"{', '.join(cfg.limits.tenants)}")  # fmt: skip
+    check_tenant(cfg, tenant)
     key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
     presented = compose_key(key_id, secret)
     limits = {"budget_day_usd": budget_day, "budget_month_usd": budget_month,

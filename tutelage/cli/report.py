@@ -13,7 +13,7 @@ from ..config import load_config
 from ..dashboard.page import WINDOWS, render, window_request
 from ..dashboard.sources import fetch_dashboard, latest_bench_report, links
 from ..models.dashboard import Dashboard, DashboardRequest
-from .common import UserError, run_with_client
+from .common import UserError, check_tenant, run_with_client
 
 out = Console()
 
@@ -23,9 +23,8 @@ def run_report(config_path: Path | None, html: Path | None, tenant: str | None, 
     cfg = load_config(config_path)
     if window not in WINDOWS:
         raise UserError(f"--window must be one of {', '.join(WINDOWS)}, not '{window}'")
-    if tenant is not None and tenant not in cfg.limits.tenants:
-        raise UserError(f"unknown tenant '{tenant}'; configured tenants (limits.tenants): "
-                        f"{', '.join(cfg.limits.tenants)}")  # fmt: skip
+    if tenant is not None:
+        check_tenant(cfg, tenant)
     if html is None and not as_json:
         raise UserError("say where: --html PATH (the page) or --json (the figures)")
     bench = None
@@ -35,8 +34,7 @@ def run_report(config_path: Path | None, html: Path | None, tenant: str | None, 
         except (OSError, ValueError) as exc:
             raise UserError(f"--bench-report {bench_report}: {exc}") from None
     else:
-        roots = [Path.cwd() / "bench-out"] + ([cfg.path.parent / "bench-out"] if cfg.path else [])
-        bench = latest_bench_report(*roots)
+        bench = latest_bench_report(cfg)
     since, window = window_request(window, datetime.now(UTC))
     req = DashboardRequest(tenant=tenant, since=since)
 

@@ -21,7 +21,7 @@ from ..bench.datasets import DATASETS, DatasetError, sample_stream
 from ..client import new_query_id, submit, workflow_pollers
 from ..config import TutelageConfig, load_config
 from ..models import QueryInput, QueryResult
-from .common import UserError, run_with_client
+from .common import UserError, check_tenant, run_with_client
 
 out = Console()
 
@@ -33,9 +33,7 @@ def run_warm(config_path: Path | None, dataset: str, limit: int, seed: int, conc
         raise UserError(f"--dataset must be one of {', '.join(DATASETS)}, not '{dataset}'")
     if limit < 1 or concurrency < 1:
         raise UserError("--limit and --concurrency must be at least 1")
-    if tenant not in cfg.limits.tenants:
-        raise UserError(f"unknown tenant '{tenant}'; configured tenants (limits.tenants): "
-                        f"{', '.join(cfg.limits.tenants)}")  # fmt: skip
+    check_tenant(cfg, tenant)
     if cfg.replay.data_dir is None:
         raise UserError("warm sends recorded questions: set [replay] data_dir in the config")
     try:

@@ -26,8 +26,10 @@ def links(cfg: TutelageConfig) -> Links:
     return Links(ui=cfg.temporal.effective_ui_url(), namespace=cfg.temporal.namespace)
 
 
-def latest_bench_report(*roots: Path) -> dict[str, Any] | None:
-    """The newest benchmark report (a `tutelage bench` JSON with a sweep) under the roots."""
+def latest_bench_report(cfg: TutelageConfig) -> dict[str, Any] | None:
+    """The newest benchmark report (a `tutelage bench` JSON with a sweep) in `bench-out/`
+    beside the working directory or the config file."""
+    roots = [Path.cwd() / "bench-out"] + ([cfg.path.parent / "bench-out"] if cfg.path else [])
     # Reports sit in the bench's --out-dir (bench-out, or a folder in it such as bench-out/demo);
     # its runs/ and cache/ below hold the runs' stores, never walked.
     found = [p for root in roots for pattern in ("*.json", "*/*.json") for p in root.glob(pattern)]

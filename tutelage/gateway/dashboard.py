@@ -11,7 +11,6 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 from html import escape
-from pathlib import Path
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
@@ -49,8 +48,6 @@ def _sign_in(message: str, status: int) -> HTMLResponse:
 def install_dashboard(app: FastAPI, config: TutelageConfig, temporal: TemporalSource,
                       keys: KeyCache) -> None:  # fmt: skip
     gw = config.gateway
-    bench_roots = [Path.cwd() / "bench-out"] + ([config.path.parent / "bench-out"]
-                                                if config.path else [])  # fmt: skip
 
     async def refusal(presented: str | None) -> HTMLResponse | None:
         """None when the key may open the dashboard, else the page that says why not."""
@@ -84,7 +81,7 @@ def install_dashboard(app: FastAPI, config: TutelageConfig, temporal: TemporalSo
             return _page("tutelage: the school did not answer", "<p>The school did not answer "
                          f"the dashboard's DashboardWorkflow: {escape(str(exc) or 'timeout')}. Is "
                          "a worker serving its task queue?</p>", 503)  # fmt: skip
-        bench = await asyncio.to_thread(latest_bench_report, *bench_roots)
+        bench = await asyncio.to_thread(latest_bench_report, config)
         return HTMLResponse(render(board, links(config), tenants=config.limits.tenants,
                                    window=window, bench=bench,
                                    school=config.temporal.task_queue))  # fmt: skip
