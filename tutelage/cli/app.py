@@ -313,8 +313,10 @@ def warm(
     tenant: Annotated[str, typer.Option(help="Tenant the queries belong to.")] = "default",
     config: ConfigOption = None,
 ) -> None:
-    """Send recorded questions through the running school, so `ask` and the API meet a school
-    that has learned (the benchmark learns in schools of its own)."""
+    """Send recorded questions through the running school, so that it learns from them.
+
+    The benchmark learns in schools of its own; this is how `ask` and the API meet a school that
+    has learned."""
     from .warm import run_warm
 
     run_warm(config, dataset, limit, seed, concurrency, tenant)
