@@ -18,6 +18,8 @@ from .models import (
     JudgeSettings,
     Limits,
     Member,
+    PeerPanel,
+    PeerReviewSettings,
     Role,
     RoutingSettings,
     SchoolSnapshot,
@@ -176,6 +178,7 @@ class TutelageConfig(_Strict):
     promotion: PromotionSettings = Field(default_factory=PromotionSettings)
     evolution: EvolutionSettingsModel = Field(default_factory=EvolutionSettingsModel)
     distillation: DistillationConfig = Field(default_factory=DistillationConfig)
+    peer_review: PeerReviewSettings = Field(default_factory=PeerReviewSettings)
     # GGUF models served by the `local/<name>` provider (pip install 'tutelage[local]').
     local_models: list[LocalModelConfig] = Field(default_factory=list)
     members: list[MemberConfig] = Field(min_length=1)
@@ -242,6 +245,7 @@ class TutelageConfig(_Strict):
         states: list[MemberState] | None = None,
         routing_overrides: dict[str, Any] | None = None,
         judges: dict[str, str] | None = None,
+        peers: dict[str, PeerPanel] | None = None,
     ) -> SchoolSnapshot:
         """The snapshot queries run under: configured members, then spawned ones, with the
         roles their lifecycles decided and the routing values evolution tuned."""
@@ -280,6 +284,8 @@ class TutelageConfig(_Strict):
             },
             exemplars_k=self.distillation.exemplars_k,
             judges={d: m for d, m in (judges or {}).items() if m in prices},
+            peers={d: p for d, p in (peers or {}).items() if all(m in prices for m in p.members)},
+            peer_review=self.peer_review,
             judge=self.judge,
             limits=self.limits,
             config_version=self.version,

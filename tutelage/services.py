@@ -98,7 +98,7 @@ class Services:
                 self.prices[st.spec.id] = member_price(st.spec)
         self.clusters = self.roster.clusters()
         self.school = self.config.school(self.prices, states, self.roster.routing_overrides(),
-                                         self.roster.judges())  # fmt: skip
+                                         self.roster.judges(), self.roster.peers())  # fmt: skip
 
     def embed(self, text: str) -> np.ndarray:
         return self.embed_many([text])[0]

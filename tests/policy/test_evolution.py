@@ -111,3 +111,80 @@ def test_due_cycles_every_n_queries() -> None:
     assert due_cycles(10, every) == ["promotion"]
     assert due_cycles(20, every) == ["promotion", "evolution"]
     assert due_cycles(7, every) == [] and due_cycles(0, every) == []
+
+
+def _inputs(stats: list[MemberDomainStats], roster: list[MemberState], **extra: object) -> object:
+    from tutelage.models.lifecycle import EvolutionInputs, PromotionSettings
+
+    promotion = PromotionSettings(student_to_ta={"min_judged": 30, "min_score": 0.75,
+                                                 "min_win_rate": 0.6, "max_deficit": 0.05})  # fmt: skip
+    return EvolutionInputs(members=stats, roster=roster, supervisor="sup", promotion=promotion,
+                           costs={"sup": 1.0, "a": 0.11, "b": 0.22}, **extra)  # type: ignore[arg-type]
+
+
+def _record(mid: str, domain: str, judged: int, score: float, diff: float) -> MemberDomainStats:
+    # Paired on every judged query, the differences alternating around `diff`.
+    d = [diff + (0.5 if i % 2 else -0.5) for i in range(judged)]
+    return MemberDomainStats(member_id=mid, domain=domain, judged=judged, wins=judged // 2,
+                             score_sum=score * judged, paired=judged, paired_diff_sum=sum(d),
+                             paired_diff_sq=sum(x * x for x in d), cost_usd=0.01)  # fmt: skip
+
+
+def test_a_student_is_retired_from_a_domain_it_cannot_earn_and_keeps_the_others() -> None:
+    from tutelage.policy.evolution import plan_domain_prunes
+
+    roster = [_state("sup", Role.TEACHER), _state("a"), _state("b")]
+    stats = [_record("a", "math", 60, 0.15, -0.3),  # far behind: out of reach
+             _record("a", "code", 60, 0.70, -0.02),  # close to the bar: keeps learning
+             _record("b", "math", 10, 0.10, -0.4)]  # too few judged to tell
+    plan = plan_domain_prunes(_inputs(stats, roster), S)  # type: ignore[arg-type]
+    assert [(p.member_id, p.domain, p.action) for p in plan] == [("a", "math", Action.RETIRE)]
+    assert "out of reach of the TA bar" in plan[0].reason
+    # Judged prune_after_judged times without earning it: its chance is over, even if close.
+    patient = S.model_copy(update={"prune_after_judged": 60})
+    plan = plan_domain_prunes(_inputs(stats, roster), patient)  # type: ignore[arg-type]
+    assert {(p.member_id, p.domain) for p in plan} == {("a", "math"), ("a", "code")}
+
+
+def test_a_member_that_may_still_review_its_domain_is_kept() -> None:
+    from tutelage.models.lifecycle import PairStats
+    from tutelage.policy.evolution import plan_domain_prunes
+
+    roster = [_state("sup", Role.TEACHER), _state("a"), _state("b")]
+    stats = [_record("a", "math", 60, 0.15, -0.3)]
+    agreeing = PairStats(domain="math", member_a="a", member_b="b", together=60, agreed=40,
+                         agreed_judged=30, agreed_right=30)  # fmt: skip
+    kept = plan_domain_prunes(_inputs(stats, roster, pairs=[agreeing]), S)  # type: ignore[arg-type]
+    assert kept == []
+    # A pair that rarely agrees costs more than the supervisor: no reason to keep it.
+    rare = agreeing.model_copy(update={"agreed": 5})
+    gone = plan_domain_prunes(_inputs(stats, roster, pairs=[rare]), S)  # type: ignore[arg-type]
+    assert [p.member_id for p in gone] == ["a"]
+
+
+def test_a_gap_that_is_only_cost_spawns_only_cheaper_candidates() -> None:
+    leaning = find_gaps([DomainStats(domain="math", queries=50, mean_best_score=0.9,
+                                     supervisor_share=0.95)], S)  # fmt: skip
+    weak = find_gaps([DomainStats(domain="logic", queries=50, mean_best_score=0.3,
+                                  supervisor_share=0.95)], S)  # fmt: skip
+    assert leaning[0].cost_only and not weak[0].cost_only
+    big = MemberSpec(id="big", model="openai/big")
+    small = MemberSpec(id="small", model="openai/small")
+    costs = {"big": 1.0, "small": 0.2}
+    assert [p.spec.template for p in plan_spawns(leaning, [big, small], [], S, costs)] == ["small"]
+    assert [p.spec.template for p in plan_spawns(weak, [big, small], [], S, costs)] == ["big"]
+
+
+def test_reclustering_keeps_the_better_fit_and_the_names() -> None:
+    from tutelage.policy.domains import best_kmeans, inertia
+
+    rng = np.random.default_rng(2)
+    centres = np.eye(3)
+    x = np.vstack([c + rng.normal(scale=0.05, size=(40, 3)) for c in centres])
+    fit = best_kmeans(x, 3, restarts=3)
+    assert inertia(x, fit) <= min(inertia(x, kmeans(x, 3, seed=s)) for s in range(3)) + 1e-9
+    first = name_clusters(fit, {})
+    grown = np.vstack([x, centres[0] + rng.normal(scale=0.05, size=(20, 3))])
+    again = name_clusters(best_kmeans(grown, 3, restarts=2, start=np.array(list(first.values()))),
+                          first)  # fmt: skip
+    assert set(again) == set(first)

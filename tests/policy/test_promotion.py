@@ -84,3 +84,69 @@ def test_unknown_member_in_stats_is_ignored() -> None:
     plan = plan_promotions([_stats("gone", "x", 99, 99, 1.0)], [_member("a")], "sup",
                            PromotionSettings())  # fmt: skip
     assert plan == []
+
+
+def _versus_supervisor(mid: str, domain: str, judged: int, score: float, paired: int,
+                       diffs: list[float], sup_score: float) -> MemberDomainStats:  # fmt: skip
+    """A record with `paired` queries judged beside the supervisor, their differences
+    repeating `diffs` (member - supervisor)."""
+    d = [diffs[i % len(diffs)] for i in range(paired)]
+    return MemberDomainStats(member_id=mid, domain=domain, judged=judged,
+                             wins=judged, score_sum=score * judged, paired=paired,
+                             paired_diff_sum=sum(d), paired_diff_sq=sum(x * x for x in d),
+                             sup_judged=paired, sup_score_sum=sup_score * paired)  # fmt: skip
+
+
+RELATIVE = PromotionSettings(
+    student_to_ta={"min_judged": 30, "min_score": 0.75, "min_win_rate": 0.6,
+                   "max_deficit": 0.05},
+    ta_to_teacher={"min_judged": 50, "min_win_rate": 0.7, "max_deficit": 0.02},
+)  # fmt: skip
+
+
+def test_a_student_better_than_a_weak_supervisor_earns_the_domain() -> None:
+    """Right 35% of the time where the supervisor is right 25%: far below the absolute bar,
+    above the supervisor on the same queries; promoted on the relative bar."""
+    better = _versus_supervisor("a", "logic", 100, 0.35, 100, [1, 0, 0, 0, 0, 0, 0, 0, 0, 0], 0.25)
+    plan = plan_promotions([better], [_member("a")], "sup", RELATIVE)
+    assert [(p.domain, p.action) for p in plan] == [("logic", Action.PROMOTE)]
+    assert "against the supervisor on 100 queries: +0.100" in plan[0].reason
+    # As a TA it becomes a teacher only with the relative bar (no absolute bar is set).
+    plan = plan_promotions([better], [_member("a", logic=Role.TA)], "sup", RELATIVE)
+    assert [(p.domain, p.action) for p in plan] == [("logic", Action.PROMOTE)]
+
+
+def test_a_student_behind_its_supervisor_or_without_paired_evidence_is_not() -> None:
+    worse = _versus_supervisor("a", "logic", 100, 0.20, 100, [-1, 0, 0, 0, 0, 0, 0, 0, 0, 0], 0.30)
+    assert plan_promotions([worse], [_member("a")], "sup", RELATIVE) == []
+    # As good, but judged beside the supervisor on too few queries for the bar's min_judged.
+    thin = _versus_supervisor("a", "logic", 100, 0.35, 20, [1, 0, 0, 0], 0.25)
+    assert plan_promotions([thin], [_member("a")], "sup", RELATIVE) == []
+
+
+def test_a_weak_but_supervisor_level_teacher_keeps_its_role() -> None:
+    keeper = MemberDomainStats(member_id="a", domain="trivia", judged=60, wins=60,
+                               score_sum=12, recent_scores=[0.2] * 20, sup_judged=100,
+                               sup_score_sum=22)  # fmt: skip
+    assert plan_promotions([keeper], [_member("a", trivia=Role.TEACHER)], "sup",
+                           RELATIVE) == []  # fmt: skip
+    behind = keeper.model_copy(update={"sup_score_sum": 60})
+    plan = plan_promotions([behind], [_member("a", trivia=Role.TEACHER)], "sup", RELATIVE)
+    assert [p.action for p in plan] == [Action.DEMOTE] and "supervisor's 0.60" in plan[0].reason
+
+
+def test_domain_wide_off_promotes_only_in_discovered_domains() -> None:
+    stats = [_stats("a", "*", 40, 38, 0.95), _stats("a", "math", 40, 38, 0.95)]
+    everywhere = plan_promotions(stats, [_member("a")], "sup", PromotionSettings())
+    assert {p.domain for p in everywhere} == {"*", "math"}
+    per_domain = PromotionSettings(domain_wide=False)
+    assert {p.domain for p in plan_promotions(stats, [_member("a")], "sup", per_domain)} == {"math"}
+
+
+def test_a_step_needs_some_score_bar() -> None:
+    from pydantic import ValidationError
+
+    from tutelage.models.lifecycle import Step
+
+    with pytest.raises(ValidationError, match="min_score, max_deficit, or both"):
+        Step(min_judged=10, min_win_rate=0.5)

@@ -50,6 +50,7 @@ from ..models.lifecycle import (
 )
 from ..options import member_workflow_id
 from ..policy.answers import agreement_score
+from ..policy.cost import relative_costs
 from ..policy.distill import (
     choose_exemplars,
     exemplar_sources,
@@ -57,7 +58,8 @@ from ..policy.distill import (
     learns_from_exemplars,
     to_chat_jsonl_record,
 )
-from ..policy.domains import cluster_count, kmeans, name_clusters
+from ..policy.domains import best_kmeans, cluster_count, name_clusters
+from ..providers.pricing import member_price
 from ..services import Services
 from ..store import stats
 from ..store.dashboard import in_window, read_dashboard
@@ -148,10 +150,13 @@ class LifecycleActivities:
         cfg = self.s.config
         members = await asyncio.to_thread(stats.member_domain_stats, self.s.ledger,
                                           cfg.supervisor, self._judge_margin(), self._window(req.window))  # fmt: skip
+        pairs = await asyncio.to_thread(stats.pair_stats, self.s.ledger, cfg.judge.pass_score,
+                                        self._window(req.window))  # fmt: skip
         roster = await asyncio.to_thread(self.roster_states)
         return StatsResult(members=members, roster=roster, supervisor=cfg.supervisor,
                            settings=cfg.promotion, win_margin=self._judge_margin(),
-                           judge=cfg.judge)  # fmt: skip
+                           judge=cfg.judge, pairs=pairs, peer_review=cfg.peer_review,
+                           costs={m.id: m.relative_cost for m in self.s.school.members})  # fmt: skip
 
     @activity.defn(name=names.EVOLUTION_INPUTS)
     async def evolution_inputs(self, req: StatsRequest) -> EvolutionInputs:
@@ -178,7 +183,22 @@ class LifecycleActivities:
             },  # fmt: skip
             supervisor=cfg.supervisor,
             settings=cfg.evolution,
-        )
+            promotion=cfg.promotion,
+            peers=self.s.school.peers,
+            pairs=await asyncio.to_thread(stats.pair_stats, ledger, cfg.judge.pass_score,
+                                          self._window(req.window)),
+            costs={m.id: m.relative_cost for m in self.s.school.members},
+            candidate_costs=self._candidate_costs(),
+            peer_review=cfg.peer_review,
+        )  # fmt: skip
+
+    def _candidate_costs(self) -> dict[str, float]:
+        """Each candidate's nominal call cost relative to the supervisor's."""
+        cfg = self.s.config
+        prices = {c.id: member_price(c) for c in cfg.candidate_specs()}
+        return {c: cost for c, cost in relative_costs(
+            {**prices, cfg.supervisor: self.s.price(cfg.supervisor)}, cfg.supervisor).items()
+            if c in prices}  # fmt: skip
 
     @activity.defn(name=names.DISCOVER_DOMAINS)
     async def discover_domains(self, req: DiscoverRequest) -> DiscoverResult:
@@ -192,8 +212,10 @@ class LifecycleActivities:
             )
             if k <= 1:
                 return DiscoverResult(domains=sorted(self.s.clusters), queries=len(vectors))
-            centroids = kmeans(np.asarray(vectors), k, seed=0)
-            named = name_clusters(centroids, self.s.roster.clusters())
+            old = self.s.roster.clusters()
+            start = np.array([old[name] for name in sorted(old)]) if old else None
+            centroids = best_kmeans(np.asarray(vectors), k, conf.cluster_restarts, start)
+            named = name_clusters(centroids, old)
             self.s.roster.replace_clusters(named)
             self.s.refresh()
             return DiscoverResult(domains=sorted(named), queries=len(vectors))
@@ -202,7 +224,8 @@ class LifecycleActivities:
 
     @activity.defn(name=names.SAVE_JUDGES)
     async def save_judges(self, req: HandoverWrite) -> RosterWriteResult:
-        await asyncio.to_thread(self.s.roster.replace_judges, req.judges)
+        """The domains handed over to a teacher-judge, and those on peer review."""
+        await asyncio.to_thread(self.s.roster.replace_judges, req.judges, req.peers)
         await asyncio.to_thread(self.s.refresh)
         return RosterWriteResult()
 

@@ -1,8 +1,9 @@
-"""Recorded answers in the format of RouteLLM's evals (see shared/data/routellm/README.md).
+"""The benchmark's datasets: recorded answers of real models, replayed offline.
 
-GSM8K holds full answer texts; MMLU holds only whether each model was right, so an MMLU
-"answer" is one of the markers RECORDED_CORRECT / RECORDED_INCORRECT and its reference is
-RECORDED_CORRECT.
+RouteLLM's evals (shared/data/routellm): GSM8K holds full answer texts; MMLU holds only
+whether each model was right, so an MMLU "answer" is one of the markers RECORDED_CORRECT /
+RECORDED_INCORRECT and its reference is RECORDED_CORRECT. LLMRouter's nine models on eleven
+tasks (shared/data/llmrouter) hold a score per model and item: see `bench/llmrouter.py`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from ..policy.answers import RECORDED_CORRECT, RECORDED_INCORRECT
 
-DATASETS = ("gsm8k", "mmlu")
+DATASETS = ("gsm8k", "mmlu", "llmrouter")
 STRONG = "gpt-4-1106-preview"
 WEAK = "mistralai/Mixtral-8x7B-Instruct-v0.1"
 
@@ -37,6 +39,25 @@ class Item:
     subject: str
     correct: dict[str, bool]  # per model
     answers: dict[str, str] = field(default_factory=dict)  # per model, recorded text
+    # Per model, the recorded score in [0, 1] where the data has one (LLMRouter: CommonGen is
+    # graded); else `correct` as 0 or 1.
+    scores: dict[str, float] = field(default_factory=dict)
+    split: str = ""  # the data's own train/test split, where it has one
+    # The stated length of an answer in tokens, where no answer text was recorded to count.
+    tokens_out: int | None = None
+
+    def score(self, model: str) -> float:
+        """How the model did on this item: its recorded score, else 1.0 right, 0.0 wrong."""
+        if model in self.scores:
+            return self.scores[model]
+        return 1.0 if self.correct.get(model, False) else 0.0
+
+
+class Recording(NamedTuple):
+    """What the replay provider answers with for one prompt."""
+
+    answers: dict[str, str]  # model -> answer text (or recorded-result marker)
+    tokens_out: int | None = None  # the stated answer length; None: count the text
 
 
 def prompt_key(prompt: str) -> str:
@@ -132,6 +153,12 @@ def load_items(
         raise DatasetError(f"unknown dataset '{dataset}'; choose one of {', '.join(DATASETS)}")
     if not data_dir.is_dir():
         raise DatasetError(f"data directory {data_dir} does not exist")
+    if dataset == "llmrouter":
+        from .llmrouter import load_llmrouter
+
+        if subjects:
+            raise DatasetError("--subjects is for MMLU; llmrouter streams all its eleven tasks")
+        return list(load_llmrouter(data_dir))  # a copy: the loaded rows are cached
     items = load_gsm8k(data_dir) if dataset == "gsm8k" else load_mmlu(data_dir, subjects)
     if drop_contaminated:
         dropped = _contaminated(data_dir, dataset)
@@ -149,17 +176,23 @@ def sample_stream(dataset: str, data_dir: Path, seed: int, limit: int | None = N
 
 
 @lru_cache(maxsize=4)
-def recordings(data_dir: Path) -> dict[str, dict[str, str]]:
-    """prompt key -> model -> recorded answer, over every dataset found in `data_dir`."""
+def recordings(data_dir: Path) -> dict[str, Recording]:
+    """prompt key -> what each model answered, over every dataset found in `data_dir`."""
+    from .llmrouter import is_llmrouter_dir, load_llmrouter
+
     if not data_dir.is_dir():
         raise DatasetError(f"replay data directory {data_dir} does not exist")
-    table: dict[str, dict[str, str]] = {}
+    found: list[Item] = []
     if (data_dir / "gsm8k_responses.csv").exists():
-        for it in load_gsm8k(data_dir):
-            table.setdefault(prompt_key(it.prompt), it.answers)
+        found += load_gsm8k(data_dir)
     if (data_dir / "mmlu").is_dir():
-        for it in load_mmlu(data_dir):
-            table.setdefault(prompt_key(it.prompt), it.answers)
+        found += load_mmlu(data_dir)
+    if is_llmrouter_dir(data_dir):
+        found += load_llmrouter(data_dir)
+    table: dict[str, Recording] = {}
+    for it in found:
+        table.setdefault(prompt_key(it.prompt), Recording(it.answers, it.tokens_out))
     if not table:
-        raise DatasetError(f"{data_dir} holds no recordings (gsm8k_responses.csv or mmlu/)")
+        raise DatasetError(f"{data_dir} holds no recordings (gsm8k_responses.csv, mmlu/, or "
+                           "LLMRouter's train.json and query_train.jsonl)")  # fmt: skip
     return table

@@ -21,7 +21,7 @@ import numpy as np
 class Outcome:
     """One item as a system handled it."""
 
-    correct: bool
+    score: float  # the served answer's recorded result: 1.0 right, 0.0 wrong, or a grade
     strong_called: bool
     cost_usd: float
 
@@ -40,7 +40,7 @@ class Summary:
 def summarise(outcomes: list[Outcome]) -> Summary:
     n = len(outcomes) or 1
     return Summary(
-        accuracy=sum(o.correct for o in outcomes) / n,
+        accuracy=sum(o.score for o in outcomes) / n,
         strong_call_share=sum(o.strong_called for o in outcomes) / n,
         cost_usd=sum(o.cost_usd for o in outcomes),
     )

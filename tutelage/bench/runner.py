@@ -16,9 +16,11 @@ from rich.table import Table
 
 from ..config import TutelageConfig
 from ..models import JudgeMode, QueryInput, QueryResult
+from ..models.lifecycle import Transition
+from ..providers.catalog import ConfigCatalog
 from ..providers.embedders import make_embedder
 from . import metrics
-from .datasets import STRONG, WEAK, Item, sample_stream
+from .datasets import STRONG, WEAK, DatasetError, Item, sample_stream
 from .engines import CachedEmbedder, open_engine
 
 ROUTELLM_BEST = {  # published best routers: (CPT50 %, CPT80 %, APGR)
@@ -45,6 +47,8 @@ class BenchOptions:
     # The learning cycles (promotion, evolution, distillation) every N queries, as configured;
     # off: the roster stays as configured (a static router).
     evolution: bool = True
+    # Give the school each item's task as its domain (llmrouter); off: it finds domains itself.
+    task_labels: bool = False
 
 
 @dataclass
@@ -53,31 +57,61 @@ class Run:
     outcomes: list[metrics.Outcome] = field(default_factory=list)
     routes: list[str] = field(default_factory=list)
     winners: list[str | None] = field(default_factory=list)
+    domains: list[str | None] = field(default_factory=list)  # each query's domain as it ran
     # (query index, member, domain, old role, new role) whenever a cycle moved someone.
     events: list[tuple[int, str, str, str, str]] = field(default_factory=list)
+    # Why, for the moves the members' lifecycles recorded: (query index, Transition).
+    transitions: list[tuple[int, Transition]] = field(default_factory=list)
     roles: dict[str, dict[str, str]] = field(default_factory=dict)
+    # At the end: each discovered domain's role per member ("*": unclustered queries).
+    roster_by_domain: dict[str, dict[str, str]] = field(default_factory=dict)
+    peers: dict[str, list[str]] = field(default_factory=dict)  # domain -> its peer panel
 
 
-def stream(opts: BenchOptions) -> list[Item]:
-    return sample_stream(opts.dataset, opts.data_dir, opts.seed, opts.limit, opts.subjects)
+def stream(opts: BenchOptions, protocol: str | None = None) -> list[Item]:
+    """The seeded stream. LLMRouter's `split` protocol learns on its train rows and is scored
+    on its test rows: the same items, train rows first (each part in the seeded order)."""
+    items = sample_stream(opts.dataset, opts.data_dir, opts.seed, opts.limit, opts.subjects)
+    if opts.dataset == "llmrouter" and (protocol or opts.protocol) == "split":
+        items = [it for it in items if it.split != "test"] + [it for it in items if it.split == "test"]
+    return items
 
 
 def scored(items: list[Any], protocol: str) -> list[Any]:
-    """`split`: only the second half counts; `online`: everything counts."""
-    return items[len(items) // 2 :] if protocol == "split" else items
+    """`split`: only the test rows count where the data has a split (llmrouter), else the
+    second half; `online`: everything counts."""
+    if protocol != "split":
+        return items
+    if any(getattr(it, "split", "") == "test" for it in items):
+        return [it for it in items if it.split == "test"]
+    return items[len(items) // 2 :]
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def stream_embeddings(items: list[Item], out_dir: Path, embedder_name: str) -> np.ndarray:
-    texts = [it.prompt for it in items]
-    key = hashlib.sha256(("\x1f".join(texts) + embedder_name).encode()).hexdigest()[:16]
-    path = out_dir / "cache" / f"embeddings-{key}.npy"
+    """The items' embeddings in stream order. Cached per text in `out_dir/cache` (one file per
+    embedder), so any subset or order of a dataset embeds each question once."""
+    path = out_dir / "cache" / f"embeddings-{_text_key(embedder_name)}.npz"
+    known: dict[str, np.ndarray] = {}
     if path.exists():
-        return np.load(path)
-    embedder = make_embedder(embedder_name)
-    vectors = np.concatenate([embedder.embed(texts[i : i + 64]) for i in range(0, len(texts), 64)])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors)
-    return vectors
+        with np.load(path) as cached:
+            known = dict(zip(cached["keys"].tolist(), cached["vectors"], strict=True))
+    missing = sorted({it.prompt for it in items if _text_key(it.prompt) not in known})
+    if missing:
+        embedder = make_embedder(embedder_name)
+        for i in range(0, len(missing), 64):
+            batch = missing[i : i + 64]
+            for text, vector in zip(batch, embedder.embed(batch), strict=True):
+                known[_text_key(text)] = np.asarray(vector, dtype=np.float32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys = sorted(known)
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        np.savez(tmp, keys=np.array(keys), vectors=np.stack([known[k] for k in keys]))
+        tmp.replace(path)
+    return np.stack([known[_text_key(it.prompt)] for it in items])
 
 
 def bench_config(
@@ -101,10 +135,36 @@ def _roles(services: Any) -> dict[str, dict[str, str]]:
             for m in school.members}  # fmt: skip
 
 
-def _model_of(cfg: TutelageConfig, member_id: str | None) -> str | None:
-    if member_id is None:
-        return None
-    return cfg.member(member_id).model.removeprefix("replay/")
+def _changes(at: int, before: dict[str, dict[str, str]], now: dict[str, dict[str, str]],
+             services: Any) -> list[tuple[int, str, str, str, str]]:  # fmt: skip
+    """Roster changes between two readings: a new member (spawned) once, for its domain."""
+    spawned_for = {st.spec.id: st.spec.spawned_for for st in services.roster.states()}
+    out = []
+    for member, domains in now.items():
+        if member not in before:
+            home = spawned_for.get(member) or "*"
+            out.append((at, member, home, "-", domains.get(home, domains.get("*", "-"))))
+            continue
+        was = before[member]
+        for d, role in domains.items():
+            old = was.get(d, was.get("*", "-"))
+            if role != old:
+                out.append((at, member, d, old, role))
+    return out
+
+
+def _model_of(catalog: ConfigCatalog, member_id: str | None) -> str | None:
+    """The recorded model behind a member (a spawned one answers as its template)."""
+    spec = catalog.spec(member_id) if member_id is not None else None
+    return spec.model.removeprefix("replay/") if spec is not None else None
+
+
+def _roster_by_domain(services: Any, seen: list[str | None]) -> dict[str, dict[str, str]]:
+    """Each member's role in every domain: the discovered ones and those queries carried."""
+    school = services.school
+    domains = ["*", *sorted(set(services.clusters) | {d for d in seen if d})]
+    return {d: {m.id: m.role_in(None if d == "*" else d).value for m in school.members}
+            for d in domains}  # fmt: skip
 
 
 async def run_once(
@@ -113,33 +173,37 @@ async def run_once(
 ) -> Run:  # fmt: skip
     run_id = uuid.uuid4().hex[:6]
     cfg = bench_config(base, opts, cost_weight, opts.out_dir / "runs" / run_id)
+    catalog = ConfigCatalog(cfg)
     run = Run(cost_weight)
     async with open_engine(opts.engine, cfg, embedder) as engine:
         services = engine.services
         run.roles = _roles(services)
+        seen = len(services.roster.transitions(limit=1_000_000))
         for i, it in enumerate(items):
             query = QueryInput(
                 text=it.prompt, query_id=f"bench-{run_id}-{i:05d}", draw_key=f"{opts.seed}-{i}",
                 reference=it.reference if opts.judge == "reference" else None,
+                domain=it.subject if opts.task_labels else None,
             )  # fmt: skip
             result: QueryResult = await engine.ask(query)
-            model = _model_of(cfg, result.winner)
+            model = _model_of(catalog, result.winner)
             run.outcomes.append(metrics.Outcome(
-                correct=bool(model and it.correct.get(model, False)),
+                score=it.score(model) if model and result.status == "ok" else 0.0,
                 strong_called=result.supervisor_called, cost_usd=result.cost_usd))  # fmt: skip
             run.routes.append(result.route.value)
             run.winners.append(result.winner)
+            run.domains.append(result.domain)
             if result.triggered:
                 now = _roles(services)
-                for member, domains in now.items():
-                    before = run.roles.get(member, {})
-                    for d, role in domains.items():
-                        old = before.get(d, before.get("*", "-"))
-                        if role != old:
-                            run.events.append((i + 1, member, d, old, role))
+                run.events += _changes(i + 1, run.roles, now, services)
                 run.roles = now
+                moved = services.roster.transitions(limit=1_000_000)
+                run.transitions += [(i + 1, t) for t in moved[seen:]]
+                seen = len(moved)
             if live is not None and (i % 10 == 0 or i == len(items) - 1):
                 live.update(_progress(label, i + 1, len(items), run))
+        run.roster_by_domain = _roster_by_domain(services, run.domains)
+        run.peers = {d: p.members for d, p in services.school.peers.items()}
     return run
 
 
@@ -192,22 +256,51 @@ def baselines(
     }  # fmt: skip
 
 
+def check_recorded(base: TutelageConfig, items: list[Item], dataset: str) -> None:
+    """The supervisor must be one of the dataset's recorded models, or nothing can be scored."""
+    recorded = sorted(items[0].answers) if items else []
+    sup = base.member(base.supervisor).model.removeprefix("replay/")
+    if sup not in recorded:
+        hint = " (use --config examples/llmrouter.toml)" if dataset == "llmrouter" else ""
+        raise DatasetError(f"the supervisor '{base.supervisor}' ({sup}) has no recordings in "
+                           f"{dataset}{hint}; its recorded models: {', '.join(recorded)}")  # fmt: skip
+
+
 async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) -> dict[str, Any]:
-    items = stream(opts)
+    protocols = ["online", "split"] if opts.protocol == "both" else [opts.protocol]
+    # LLMRouter's split protocol orders the stream train rows first: a stream of its own.
+    # RouteLLM's datasets serve both protocols from one stream (split scores its second half).
+    streams = {p: stream(opts, p) for p in protocols}
+    check_recorded(base, streams[protocols[0]], opts.dataset)
+    ordered = {p: streams[p] if opts.dataset == "llmrouter" else streams[protocols[0]]
+               for p in protocols}  # fmt: skip
     opts.out_dir.mkdir(parents=True, exist_ok=True)
-    vectors = stream_embeddings(items, opts.out_dir, base.embedder.model)
-    embedder = CachedEmbedder(
-        make_embedder(base.embedder.model), [it.prompt for it in items], vectors
-    )
+    every = [it for p in protocols for it in ordered[p]]
+    vectors = stream_embeddings(every, opts.out_dir, base.embedder.model)
+    embedder = CachedEmbedder(make_embedder(base.embedder.model), [it.prompt for it in every],
+                              vectors)  # fmt: skip
     headline_weight = base.routing.cost_weight if opts.cost_weight is None else opts.cost_weight
     weights = sorted(set(opts.sweep) | {headline_weight})
-    runs: dict[float, Run] = {}
+    runs: dict[str, dict[float, Run]] = {}
     with Live(console=console, refresh_per_second=4, transient=True) as live:
-        for w in weights:
-            runs[w] = await run_once(base, opts, items, embedder, w, live, f"cost_weight={w}")
-    # One stream serves both protocols: `split` scores its second half, `online` all of it.
-    protocols = ["online", "split"] if opts.protocol == "both" else [opts.protocol]
-    reports = [_report(base, opts, items, runs, headline_weight, p, console) for p in protocols]
+        for p in protocols:
+            same = next((q for q in runs if ordered[q] is ordered[p]), None)
+            if same is not None:
+                runs[p] = runs[same]
+                continue
+            runs[p] = {}
+            for w in weights:
+                runs[p][w] = await run_once(base, opts, ordered[p], embedder, w, live,
+                                            f"{p} cost_weight={w}")  # fmt: skip
+    reports = []
+    for p in protocols:
+        if opts.dataset == "llmrouter":
+            from .llmrouter_report import llmrouter_report
+
+            reports.append(llmrouter_report(base, opts, ordered[p], runs[p], headline_weight, p,
+                                            console, embedder))  # fmt: skip
+        else:
+            reports.append(_report(base, opts, ordered[p], runs[p], headline_weight, p, console))
     if len(reports) > 1:
         reports[0]["also"] = reports[1:]
     return reports[0]

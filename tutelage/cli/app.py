@@ -271,11 +271,12 @@ def _exit(code: int | str | None) -> None:
 
 @app.command()
 def bench(
-    dataset: Annotated[str, typer.Option(help="gsm8k or mmlu.")] = "gsm8k",
+    dataset: Annotated[str, typer.Option(help="gsm8k, mmlu or llmrouter.")] = "gsm8k",
     data_dir: Annotated[
         Path | None,
         typer.Option(
-            help="Recorded answers (RouteLLM format); default: the config's replay.data_dir."
+            help="Recorded answers (RouteLLM's or LLMRouter's); default: the config's "
+            "replay.data_dir."
         ),
     ] = None,  # fmt: skip
     subjects: Annotated[str | None, typer.Option(help="MMLU subjects, comma-separated.")] = None,
@@ -295,13 +296,16 @@ def bench(
             help="Run promotion, evolution and distillation every N queries (off: static roster)."
         ),
     ] = True,  # fmt: skip
+    task_labels: Annotated[
+        bool, typer.Option(help="Give the school each item's task as its domain (llmrouter).")
+    ] = False,  # fmt: skip
     config: ConfigOption = None,
 ) -> None:
-    """Replay recorded answers through the school and compare it with RouteLLM's routers."""
+    """Replay recorded answers through the school and compare it with fixed routers."""
     from .bench import run_bench_command
 
     run_bench_command(config, dataset, data_dir, subjects, limit, seed, judge, protocol, engine,
-                      report, out_dir, sweep, evolution)  # fmt: skip
+                      report, out_dir, sweep, evolution, task_labels)  # fmt: skip
 
 
 @app.command()

@@ -25,6 +25,7 @@ def run_bench_command(
     config_path: Path | None, dataset: str, data_dir: Path | None, subjects: str | None,
     limit: int | None, seed: int, judge: str, protocol: str, engine: str,
     report: Path | None, out_dir: Path, sweep: str | None, evolution: bool = True,
+    task_labels: bool = False,
 ) -> dict[str, object]:  # fmt: skip
     cfg = load_config(config_path)
     _choice("dataset", dataset, DATASETS)
@@ -41,7 +42,7 @@ def run_bench_command(
     opts = BenchOptions(
         dataset=dataset, data_dir=directory, limit=limit, seed=seed, judge=judge,
         protocol=protocol, engine=engine, report=report, out_dir=out_dir, sweep=weights,
-        evolution=evolution,
+        evolution=evolution, task_labels=task_labels,
         subjects=[s.strip() for s in subjects.split(",")] if subjects else None,
     )  # fmt: skip
     try:

@@ -17,7 +17,7 @@ from ..models.dashboard import Dashboard
 from . import svg
 
 WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "all": 0}
-ROUTE_ORDER = ["novel", "hybrid", "familiar", "peer_review", "cache", "failed"]
+ROUTE_ORDER = ["novel", "hybrid", "peer", "familiar", "cache", "failed"]
 # action -> its colour in svg.PALETTE (the legend lists them in this order)
 _ACTION_COLOUR = {"spawn": 0, "promote": 1, "demote": 2, "retire": 3, "activate": 4}
 

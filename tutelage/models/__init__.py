@@ -7,6 +7,8 @@ from .query import (
     JudgeResult,
     MemberAnswer,
     Neighbour,
+    PeerCheck,
+    PeerPanel,
     QueryInput,
     QueryResult,
     RecallRequest,
@@ -19,7 +21,14 @@ from .query import (
     Verdict,
 )
 from .roster import ALL_DOMAINS, Member, Role
-from .settings import JudgeMode, JudgeSettings, JudgeWeights, Limits, RoutingSettings
+from .settings import (
+    JudgeMode,
+    JudgeSettings,
+    JudgeWeights,
+    Limits,
+    PeerReviewSettings,
+    RoutingSettings,
+)
 
 __all__ = [
     "ALL_DOMAINS",
@@ -34,6 +43,9 @@ __all__ = [
     "Member",
     "MemberAnswer",
     "Neighbour",
+    "PeerCheck",
+    "PeerPanel",
+    "PeerReviewSettings",
     "QueryInput",
     "QueryResult",
     "RecallRequest",

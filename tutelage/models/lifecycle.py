@@ -5,10 +5,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from .peer import PeerPanel
 from .roster import ALL_DOMAINS, Role, resolve_role
-from .settings import JudgeSettings
+from .settings import JudgeSettings, PeerReviewSettings
 
 
 class Action(StrEnum):
@@ -102,14 +103,37 @@ class MemberDomainStats(BaseModel):
     cost_usd: float = 0.0
     answers: int = 0  # calls made, judged or not
     failures: int = 0
+    # Paired with the supervisor: the judged queries where the supervisor was scored too, and
+    # the sum and sum of squares of (this member's score - the supervisor's) over them: what a
+    # relative bar compares (the same queries, so a different mix cannot bias it).
+    paired: int = 0
+    paired_diff_sum: float = 0.0
+    paired_diff_sq: float = 0.0
+    # The supervisor's own judged record in this domain (same window).
+    sup_judged: int = 0
+    sup_score_sum: float = 0.0
 
 
 class Step(BaseModel):
-    """One rung of the ladder: the bar a member must clear (Wilson lower bounds)."""
+    """One rung of the ladder: the bar a member must clear (Wilson lower bounds).
+
+    The score bar is absolute (`min_score`), or relative to the supervisor (`max_deficit`): a
+    member whose score difference with the supervisor, on the queries both were judged on, has
+    a lower confidence bound of at least -max_deficit clears it (a student as good as its
+    supervisor where the supervisor is weak, or better). With both set, either clears it; with
+    `min_score` left out, only the relative bar counts.
+    """
 
     min_judged: int
-    min_score: float
+    min_score: float | None = None
     min_win_rate: float
+    max_deficit: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _has_a_score_bar(self) -> Step:
+        if self.min_score is None and self.max_deficit is None:
+            raise ValueError("a promotion step needs min_score, max_deficit, or both")
+        return self
 
 
 class PromotionSettings(BaseModel):
@@ -121,7 +145,13 @@ class PromotionSettings(BaseModel):
                                                              min_win_rate=0.70))  # fmt: skip
     demote_window: int = 20
     demote_below: float = 0.5
+    # A TA or teacher below `demote_below` keeps its role while its recent mean stays within
+    # this margin of the supervisor's mean in the domain (it is no worse than the supervisor).
+    demote_margin: float = 0.05
     confidence_z: float = 1.0  # Wilson bound at about 84% one-sided
+    # Promote in "*" (every domain at once) on the queries recorded before any domain was
+    # assigned; off: roles are earned domain by domain (a stream that mixes unlike tasks).
+    domain_wide: bool = True
 
 
 class PlannedTransition(BaseModel):
@@ -136,6 +166,19 @@ class StatsRequest(BaseModel):
     window: int | None = None
 
 
+class PairStats(BaseModel):
+    """Two members' answers in one domain: how often they agreed, and how often an agreed
+    answer was judged right (what a peer panel's reliability is)."""
+
+    domain: str
+    member_a: str
+    member_b: str
+    together: int = 0  # queries both answered
+    agreed: int = 0
+    agreed_judged: int = 0  # agreed, and member_a's answer was judged
+    agreed_right: int = 0  # agreed, judged, and scored at least the pass score
+
+
 class StatsResult(BaseModel):
     members: list[MemberDomainStats] = Field(default_factory=list)
     roster: list[MemberState] = Field(default_factory=list)
@@ -143,6 +186,10 @@ class StatsResult(BaseModel):
     settings: PromotionSettings = Field(default_factory=PromotionSettings)
     win_margin: float = 0.02
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
+    pairs: list[PairStats] = Field(default_factory=list)
+    # Each member's relative cost (the supervisor's answer is 1.0), for peer review's plan.
+    costs: dict[str, float] = Field(default_factory=dict)
+    peer_review: PeerReviewSettings = Field(default_factory=PeerReviewSettings)
 
 
 class ApplyTransition(BaseModel):
@@ -167,10 +214,12 @@ class PromotionResult(BaseModel):
     planned: list[PlannedTransition] = Field(default_factory=list)
     applied: list[AppliedTransition] = Field(default_factory=list)
     judges: dict[str, str] = Field(default_factory=dict)  # domains handed over to a teacher
+    peers: dict[str, PeerPanel] = Field(default_factory=dict)  # domains on peer review
 
 
 class HandoverWrite(BaseModel):
     judges: dict[str, str] = Field(default_factory=dict)
+    peers: dict[str, PeerPanel] = Field(default_factory=dict)
 
 
 # -- evolution -------------------------------------------------------------------------------
@@ -188,6 +237,9 @@ class Gap(BaseModel):
     domain: str
     severity: float
     reasons: list[str]
+    # The domain answers well enough and fails little; it only leans on the supervisor, so
+    # only a member cheaper than the supervisor can close it.
+    cost_only: bool = False
 
 
 class ThresholdRow(BaseModel):
@@ -218,6 +270,14 @@ class EvolutionInputs(BaseModel):
     routing: dict[str, float] = Field(default_factory=dict)
     supervisor: str = ""
     settings: EvolutionSettingsModel | None = None
+    # For retiring a student from a domain it cannot earn: the TA bar, and the peer panels
+    # (a panel member is worth its calls even where it cannot answer alone).
+    promotion: PromotionSettings = Field(default_factory=PromotionSettings)
+    peers: dict[str, PeerPanel] = Field(default_factory=dict)
+    pairs: list[PairStats] = Field(default_factory=list)
+    costs: dict[str, float] = Field(default_factory=dict)  # relative costs (supervisor: 1.0)
+    candidate_costs: dict[str, float] = Field(default_factory=dict)  # likewise, per candidate
+    peer_review: PeerReviewSettings = Field(default_factory=PeerReviewSettings)
 
 
 class EvolutionSettingsModel(BaseModel):
@@ -229,10 +289,18 @@ class EvolutionSettingsModel(BaseModel):
     capacity_per_domain: int = 2
     prune_min_judged: int = 30
     prune_win_rate_below: float = 0.2
+    # Retiring a student from one domain wants more confidence than promoting (z of its bounds).
+    prune_confidence_z: float = 2.0
+    # A student judged this often in a domain without earning it has had its chance there
+    # (0: only retire where the bar is out of reach).
+    prune_after_judged: int = Field(150, ge=0)
     cost_lambda: float = 0.3
     threshold_step: float = 0.01
     shadow_step: float = 0.05
     clusters: int = 0  # 0: chosen from the number of recent queries
+    # k-means runs per discovery (each seeded apart), beside one refining the last domains;
+    # the best fit wins.
+    cluster_restarts: int = Field(4, ge=1)
     cluster_window: int = 2000
 
 

@@ -8,8 +8,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .lifecycle import Exemplar
+from .peer import PeerCheck, PeerPanel
 from .roster import Member
-from .settings import JudgeSettings, Limits, RoutingSettings
+from .settings import JudgeSettings, Limits, PeerReviewSettings, RoutingSettings
 
 
 class Route(StrEnum):
@@ -17,6 +18,9 @@ class Route(StrEnum):
     HYBRID = "hybrid"  # somewhat near: the two best candidates answer, the supervisor judges
     FAMILIAR = "familiar"  # close neighbours: the best eligible member answers alone
     CACHE = "cache"  # the same question was answered before
+    # Peer review: two cheap members answer; when they agree their answer stands, else the
+    # supervisor answers (agreement judging) or judges (LLM judging).
+    PEER = "peer"
 
 
 class QueryInput(BaseModel):
@@ -69,6 +73,9 @@ class SchoolSnapshot(BaseModel):
     exemplars_k: int = 3  # worked examples in a learning member's prompt
     # Domains whose judging was handed over to a teacher (domain -> member id).
     judges: dict[str, str] = Field(default_factory=dict)
+    # Domains where two cheap members review each other (domain, "*" for unclustered).
+    peers: dict[str, PeerPanel] = Field(default_factory=dict)
+    peer_review: PeerReviewSettings = Field(default_factory=PeerReviewSettings)
 
     def member(self, member_id: str) -> Member:
         for m in self.members:
@@ -104,6 +111,8 @@ class RouteDecision(BaseModel):
     reason: str = ""
     # Who judges: a teacher the domain was handed over to, else (empty) the supervisor.
     judge_id: str = ""
+    # Peer review: the panel that answers first; the supervisor steps in when it disagrees.
+    panel: list[str] = Field(default_factory=list)
 
 
 class AnswerRequest(BaseModel):
@@ -200,6 +209,11 @@ class QueryResult(BaseModel):
     domain: str | None = None
     # Cycles (promotion, evolution, distillation) this query started, by workflow id.
     triggered: list[str] = Field(default_factory=list)
+    # Peer review: whether the panel agreed (None: not on the peer route).
+    panel_agreed: bool | None = None
+    # Whether each two cheap members' answers agreed: what peer review's reliability is
+    # learned from, on every route where two of them answered.
+    agreements: list[PeerCheck] = Field(default_factory=list)
 
 
 class RecordRequest(BaseModel):

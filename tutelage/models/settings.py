@@ -47,6 +47,13 @@ class RoutingKnobs(BaseModel):
     # Sharpness of similarity weighting: a neighbour weighs
     # exp((similarity - nearest similarity) / temperature).
     similarity_temperature: float = Field(0.02, gt=0)
+    # Route by what the school knows of the query's domain: familiar when it has a TA or
+    # teacher (or a peer panel), else hybrid (the school learns it), unless the query is novel
+    # (nearest below low_threshold); high_threshold is then unused. Off: by similarity alone.
+    trust_domains: bool = False
+    # With a reference answer to judge by, the chance that the supervisor answers beside the
+    # two students of a hybrid query even when one of them passes: what they are compared with.
+    pair_rate: float = Field(0.3, ge=0, le=1)
 
 
 class RoutingSettings(RoutingKnobs):
@@ -77,6 +84,19 @@ class JudgeSettings(BaseModel):
     handover_agreement: float = Field(0.9, ge=0, le=1)
     handover_window: int = Field(50, ge=1)
     judge_audit_rate: float = Field(0.1, ge=0, le=1)
+
+
+class PeerReviewSettings(BaseModel):
+    """Peer review: when two cheap members' agreement is trusted to stand for the supervisor."""
+
+    enabled: bool = True
+    # A pair's agreed answers must have been judged right this often (Wilson lower bound,
+    # promotion.confidence_z) over at least `min_agreed` judged agreements in the domain.
+    min_reliability: float = Field(0.9, ge=0, le=1)
+    min_agreed: int = Field(20, ge=1)
+    # Chance the supervisor also answers when a panel agrees, so that reliability stays
+    # measured under agreement judging (which has no other way to check an agreed answer).
+    audit_rate: float = Field(0.1, ge=0, le=1)
 
 
 class Limits(BaseModel):

@@ -10,12 +10,16 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from ..models import MemberAnswer, QueryResult
+from .recorded import RECORDED_CORRECT as RECORDED_CORRECT
+from .recorded import RECORDED_INCORRECT as RECORDED_INCORRECT
+from .recorded import (
+    read_marker,
+    recorded_agreement,
+    recorded_reference_score,
+)
 
-# Recorded MMLU answers hold only whether the model was right, not its letter; the replay
-# provider answers with one of these markers, and a reference of RECORDED_CORRECT accepts the
-# first. Two "incorrect" markers do not agree: the letters behind them are unknown.
-RECORDED_CORRECT = "[recorded answer: correct]"
-RECORDED_INCORRECT = "[recorded answer: incorrect]"
+# Recordings that hold a result but no answer text (RouteLLM's MMLU, LLMRouter's tasks) are
+# replayed as markers (`policy/recorded.py`); both judges below read them before any text rule.
 
 _NUMBER = re.compile(r"-?\$?\s?\d[\d,]*(?:\.\d+)?")
 _FINAL_MARK = re.compile(r"####\s*(.+)")
@@ -71,8 +75,9 @@ def _plain(text: str) -> str:
 def reference_score(answer: str, reference: str) -> float:
     """1.0 when `answer` matches the gold `reference`, else 0.0."""
     ref = reference.strip()
-    if ref in (RECORDED_CORRECT, RECORDED_INCORRECT):
-        return 1.0 if answer.strip() == ref else 0.0
+    ref_marker = read_marker(ref)
+    if ref_marker is not None:
+        return recorded_reference_score(read_marker(answer), ref_marker)
     if "####" in ref:
         ref = ref.rsplit("####", 1)[1].strip()
     ref_number = canonical_number(ref)
@@ -84,12 +89,13 @@ def reference_score(answer: str, reference: str) -> float:
 
 
 def agreement_score(answer: str, supervisor_answer: str) -> float:
-    """1.0 when the two answers reach the same final answer, else 0.0."""
-    if RECORDED_CORRECT in (answer.strip(), supervisor_answer.strip()) or (
-        RECORDED_INCORRECT in (answer.strip(), supervisor_answer.strip())
-    ):
-        both_right = answer.strip() == supervisor_answer.strip() == RECORDED_CORRECT
-        return 1.0 if both_right else 0.0
+    """1.0 when the two answers reach the same final answer, else 0.0 (recorded graded
+    answers agree in part: see `policy/recorded.py`)."""
+    mine, theirs = read_marker(answer), read_marker(supervisor_answer)
+    if mine is not None and theirs is not None:
+        return recorded_agreement(mine, theirs)
+    if mine is not None or theirs is not None:
+        return 0.0  # a recorded result and a free-text answer cannot be compared
     sup_number = final_number(supervisor_answer)
     if sup_number is not None:
         return 1.0 if final_number(answer) == sup_number else 0.0

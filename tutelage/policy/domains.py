@@ -25,16 +25,25 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.where(norms == 0, 1.0, norms)
 
 
-def kmeans(vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 25) -> np.ndarray:
-    """Spherical k-means with k-means++ seeding; returns k unit centroids (fewer if n < k)."""
+def kmeans(vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 25,
+           start: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Spherical k-means with k-means++ seeding; returns k unit centroids (fewer if n < k).
+
+    `start`: centroids to begin from (the previous clustering's), so that re-clustering a
+    grown window moves the domains a little instead of drawing new ones; the remaining
+    centroids are seeded k-means++ style.
+    """
     x = _unit(np.asarray(vectors, dtype=np.float64))
     n = len(x)
     k = min(k, n)
     if k <= 0:
         return np.zeros((0, x.shape[1] if x.ndim == 2 else 0))
     rng = np.random.default_rng(seed)
-    centroids = [x[rng.integers(n)]]
-    for _ in range(1, k):
+    centroids: list[np.ndarray] = []
+    if start is not None and len(start):
+        centroids = list(_unit(np.asarray(start, dtype=np.float64))[:k])
+    centroids = centroids or [x[rng.integers(n)]]
+    for _ in range(len(centroids), k):
         dist = 1.0 - np.max(x @ np.array(centroids).T, axis=1)
         dist = np.clip(dist, 0, None) ** 2
         total = dist.sum()
@@ -49,6 +58,23 @@ def kmeans(vectors: np.ndarray, k: int, seed: int = 0, iterations: int = 25) -> 
             break
         c = moved
     return c
+
+
+def inertia(vectors: np.ndarray, centroids: np.ndarray) -> float:
+    """Total cosine distance of each vector to its nearest centroid (lower fits better)."""
+    x = _unit(np.asarray(vectors, dtype=np.float64))
+    return float((1.0 - np.max(x @ centroids.T, axis=1)).sum()) if len(centroids) else 0.0
+
+
+def best_kmeans(vectors: np.ndarray, k: int, restarts: int = 4,
+                start: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """The best fit (lowest inertia) of `restarts` seeded runs and, given the previous
+    centroids, of one run refining them: a fresh fit wins only where it fits better, and
+    names carry over wherever a centroid barely moved (`name_clusters`)."""
+    fits = [kmeans(vectors, k, seed=seed) for seed in range(max(1, restarts))]
+    if start is not None and len(start) == k:
+        fits.append(kmeans(vectors, k, seed=0, start=start))
+    return min(fits, key=lambda c: inertia(vectors, c))
 
 
 def name_clusters(

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import re
 
+from ..models import PeerReviewSettings
 from ..models.lifecycle import (
     Action,
     DomainStats,
+    EvolutionInputs,
     EvolutionSettingsModel,
     Gap,
     MemberDomainStats,
     MemberSpec,
     MemberState,
+    PairStats,
     PlannedTransition,
     SpawnPlan,
 )
 from ..models.roster import ALL_DOMAINS, Role
-from .promotion import wilson_lower
+from .promotion import relative_bounds, wilson_lower
 
 
 def find_gaps(domains: list[DomainStats], s: EvolutionSettingsModel) -> list[Gap]:
@@ -36,7 +39,9 @@ def find_gaps(domains: list[DomainStats], s: EvolutionSettingsModel) -> list[Gap
             reasons.append(f"{d.supervisor_share:.0%} of queries need the supervisor")
             severity += d.supervisor_share - s.gap_supervisor_share_above
         if reasons:
-            gaps.append(Gap(domain=d.domain, severity=round(severity, 6), reasons=reasons))
+            cost_only = len(reasons) == 1 and d.supervisor_share > s.gap_supervisor_share_above
+            gaps.append(Gap(domain=d.domain, severity=round(severity, 6), reasons=reasons,
+                            cost_only=cost_only))  # fmt: skip
     return sorted(gaps, key=lambda g: (-g.severity, g.domain))
 
 
@@ -61,12 +66,16 @@ def plan_spawns(
     candidates: list[MemberSpec],
     roster: list[MemberState],
     s: EvolutionSettingsModel,
+    candidate_costs: dict[str, float] | None = None,
 ) -> list[SpawnPlan]:
     """New probation students for the worst gaps, within each domain's capacity.
 
     A domain's capacity counts the members spawned for it that are not retired; a candidate
-    already spawned for a domain is not spawned there again.
+    already spawned for a domain is not spawned there again. A gap that is only about cost
+    (the supervisor answers too much of it) gets only candidates cheaper than the supervisor
+    (`candidate_costs`, relative to it).
     """
+    costs = candidate_costs or {}
     if not candidates:
         return []
     ids = {m.spec.id for m in roster}
@@ -81,7 +90,7 @@ def plan_spawns(
         tried = {m.spec.template for m in roster if m.spec.spawned_for == gap.domain}
         for c in candidates:
             new_id = spawned_id(c.id, gap.domain)
-            if c.id in tried or new_id in ids:
+            if c.id in tried or new_id in ids or (gap.cost_only and costs.get(c.id, 0.0) >= 1.0):
                 continue
             spec = c.model_copy(update={"id": new_id, "role": Role.PROBATION, "template": c.id,
                                         "spawned_for": gap.domain, "domains": [gap.domain]})  # fmt: skip
@@ -126,5 +135,63 @@ def plan_prunes(
                 member_id=mid, domain=ALL_DOMAINS, action=Action.RETIRE,
                 reason=(f"won {wins}/{judged} judged answers (upper bound {upper:.2f} < "
                         f"{s.prune_win_rate_below:.2f}) and never answers alone; spent ${cost:.4f}"),
+            ))  # fmt: skip
+    return planned
+
+
+def may_review(pair: PairStats, costs: dict[str, float], settings: PeerReviewSettings,
+               z: float) -> bool:  # fmt: skip
+    """Whether a pair could still become a domain's peer panel: its agreements are cheap
+    enough, and its agreed answers' reliability is not yet known to fall short."""
+    if pair.together <= 0:
+        return False
+    cost = costs.get(pair.member_a, 1.0) + costs.get(pair.member_b, 1.0)
+    cost += 1.0 - pair.agreed / pair.together
+    upper = 1.0 - wilson_lower(pair.agreed_judged - pair.agreed_right, pair.agreed_judged, z)
+    return cost < 1.0 and (pair.agreed_judged == 0 or upper >= settings.min_reliability)
+
+
+def plan_domain_prunes(inputs: EvolutionInputs, s: EvolutionSettingsModel) -> list[PlannedTransition]:
+    """Retire a student from a domain it cannot earn: over `prune_min_judged` judged answers
+    there, the upper confidence bounds (z = `prune_confidence_z`) of its score and of its
+    difference with the supervisor are both below the TA bar (a bar the step does not set
+    counts as out of reach), or it was judged `prune_after_judged` times there without earning
+    it; and it is on no pair that is, or may still become, the domain's peer panel. It keeps
+    every other domain; the domain stops paying for its answers."""
+    states = {m.spec.id: m for m in inputs.roster}
+    bar = inputs.promotion.student_to_ta
+    z = s.prune_confidence_z
+    reviewers = {(p.domain, m) for p in inputs.pairs for m in (p.member_a, p.member_b)
+                 if may_review(p, inputs.costs, inputs.peer_review, z)}  # fmt: skip
+    reviewers |= {(d, m) for d, panel in inputs.peers.items() for m in panel.members}
+    planned = []
+    for st in sorted(inputs.members, key=lambda r: (r.member_id, r.domain)):
+        state = states.get(st.member_id)
+        if (state is None or st.member_id == inputs.supervisor or st.domain == ALL_DOMAINS
+                or state.role_in(st.domain) != Role.STUDENT or st.judged < s.prune_min_judged
+                or (st.domain, st.member_id) in reviewers):  # fmt: skip
+            continue
+        if s.prune_after_judged and st.judged >= s.prune_after_judged:
+            planned.append(PlannedTransition(
+                member_id=st.member_id, domain=st.domain, action=Action.RETIRE,
+                reason=(f"{st.judged} judged in {st.domain} without earning it (the chance "
+                        f"is {s.prune_after_judged}); spent ${st.cost_usd:.4f} there"),
+            ))  # fmt: skip
+            continue
+        score_up = 1.0 - wilson_lower(st.judged - st.score_sum, st.judged, z)
+        bounds = relative_bounds(st, z)
+        if bar.max_deficit is not None and bounds is None:
+            continue  # never judged beside the supervisor: no telling how far behind it is
+        absolute_out = bar.min_score is None or score_up < bar.min_score
+        relative_out = bar.max_deficit is None or (bounds is not None
+                                                   and bounds[1] < -bar.max_deficit)  # fmt: skip
+        if absolute_out and relative_out:
+            why = f"score upper bound {score_up:.2f}"
+            if bounds is not None:
+                why += f", difference with the supervisor upper bound {bounds[1]:+.3f}"
+            planned.append(PlannedTransition(
+                member_id=st.member_id, domain=st.domain, action=Action.RETIRE,
+                reason=(f"{st.judged} judged in {st.domain}: {why}, out of reach of the TA bar; "
+                        f"spent ${st.cost_usd:.4f} there"),
             ))  # fmt: skip
     return planned

@@ -2,6 +2,10 @@
 
 Rates are Wilson lower confidence bounds, not raw ratios, so ten lucky answers do not make a
 teacher. The mean score is bounded the same way, treating it as a rate of n judged answers.
+A rung's score bar may also be cleared relative to the supervisor (`Step.max_deficit`): on the
+queries both were judged on, the member's mean score difference with the supervisor has a
+lower bound of at least -max_deficit. That is how a student as good as its supervisor where the
+supervisor is weak, or better than it, earns the domain.
 """
 
 from __future__ import annotations
@@ -30,12 +34,36 @@ def wilson_lower(successes: float, n: int, z: float) -> float:
     return max(0.0, (centre - margin) / denom)
 
 
+def relative_bounds(s: MemberDomainStats, z: float) -> tuple[float, float] | None:
+    """Confidence bounds (lower, upper) of the member's mean score difference with the
+    supervisor on the queries both were judged on; None with fewer than two such queries.
+
+    A normal approximation; the spread has a floor of 1/sqrt(n), since n equal differences
+    (both right, say) say little about the next one."""
+    n = s.paired
+    if n < 2:
+        return None
+    mean = s.paired_diff_sum / n
+    variance = max(0.0, (s.paired_diff_sq - n * mean * mean) / (n - 1))
+    margin = z * max(math.sqrt(variance), 1.0 / math.sqrt(n)) / math.sqrt(n)
+    return mean - margin, mean + margin
+
+
 def _clears(s: MemberDomainStats, step: Step, z: float) -> tuple[bool, str]:
     score = wilson_lower(s.score_sum, s.judged, z)
     wins = wilson_lower(s.wins, s.judged, z)
-    figures = (f"{s.judged} judged, score LCB {score:.2f} (bar {step.min_score:.2f}), "
+    bar = "relative only" if step.min_score is None else f"bar {step.min_score:.2f}"
+    figures = (f"{s.judged} judged, score LCB {score:.2f} ({bar}), "
                f"win-rate LCB {wins:.2f} (bar {step.min_win_rate:.2f})")  # fmt: skip
-    ok = s.judged >= step.min_judged and score >= step.min_score and wins >= step.min_win_rate
+    score_ok = step.min_score is not None and score >= step.min_score
+    if not score_ok and step.max_deficit is not None and s.paired >= step.min_judged:
+        bounds = relative_bounds(s, z)
+        if bounds is not None:
+            figures += (f", against the supervisor on {s.paired} queries: "
+                        f"{s.paired_diff_sum / s.paired:+.3f}, LCB {bounds[0]:+.3f} "
+                        f"(bar {-step.max_deficit:+.3f})")  # fmt: skip
+            score_ok = bounds[0] >= -step.max_deficit
+    ok = s.judged >= step.min_judged and score_ok and wins >= step.min_win_rate
     return ok, figures
 
 
@@ -51,6 +79,8 @@ def plan_promotions(
     for s in sorted(stats, key=lambda s: (s.member_id, s.domain)):
         state = states.get(s.member_id)
         if state is None or s.member_id == supervisor:
+            continue
+        if s.domain == ALL_DOMAINS and not settings.domain_wide:
             continue
         role = state.role_in(s.domain)
         if role == Role.RETIRED or state.role_in(ALL_DOMAINS) == Role.RETIRED:
@@ -68,10 +98,12 @@ def plan_promotions(
         recent = s.recent_scores[: settings.demote_window]
         if role in (Role.TA, Role.TEACHER) and len(recent) >= settings.demote_window:
             mean = sum(recent) / len(recent)
-            if mean < settings.demote_below:
+            sup_mean = s.sup_score_sum / s.sup_judged if s.sup_judged else 1.0
+            if mean < settings.demote_below and mean < sup_mean - settings.demote_margin:
                 planned.append(PlannedTransition(
                     member_id=s.member_id, domain=s.domain, action=Action.DEMOTE,
                     reason=(f"last {len(recent)} judged answers average {mean:.2f} "
-                            f"< {settings.demote_below:.2f}"),
+                            f"< {settings.demote_below:.2f}, and below the supervisor's "
+                            f"{sup_mean:.2f} by more than {settings.demote_margin:.2f}"),
                 ))  # fmt: skip
     return planned

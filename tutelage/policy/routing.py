@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 
 from ..models import (
+    ALL_DOMAINS,
     JudgeMode,
     Member,
     Neighbour,
+    PeerPanel,
     Role,
     Route,
     RouteDecision,
@@ -15,6 +17,7 @@ from ..models import (
     SchoolSnapshot,
 )
 from .handover import pick_judge
+from .peer import peer_quality
 from .sampling import stable_uniform
 
 SOLO_ROLES = (Role.TA, Role.TEACHER)
@@ -61,27 +64,65 @@ def _ranked(members: list[Member], est: dict[str, float], s: RoutingSettings) ->
     return sorted(members, key=lambda m: (-utility(est[m.id], m, s), m.relative_cost, m.id))
 
 
+def on_probation_here(member: Member, domain: str | None) -> bool:
+    """Whether a member in probation may shadow this domain's queries: where its probation was
+    configured or decided (a spawned member's gap domain), not everywhere it is unproven."""
+    return (ALL_DOMAINS in member.domains or (domain is not None and domain in member.domains)
+            or (domain or ALL_DOMAINS) in member.roles)  # fmt: skip
+
+
+def active_panel(school: SchoolSnapshot, domain: str | None) -> PeerPanel | None:
+    """The domain's peer panel when peer review is on and its members may still answer."""
+    panel = school.peers.get(domain or ALL_DOMAINS)
+    if panel is None or not school.peer_review.enabled:
+        return None
+    ids = {m.id: m for m in school.members}
+    if any(m not in ids or ids[m].role_in(domain) in _SILENT for m in panel.members):
+        return None
+    return panel
+
+
+def _peer(query_id: str, panel: PeerPanel, school: SchoolSnapshot, nearest: float,
+          est: dict[str, float], shadows: list[str], why: str) -> RouteDecision:  # fmt: skip
+    audit = stable_uniform(query_id, "peer-audit") < school.peer_review.audit_rate
+    return RouteDecision(
+        route=Route.PEER, answerers=list(panel.members), panel=list(panel.members),
+        shadows=[m for m in shadows if m not in panel.members], judge=False, audit=audit,
+        judge_id=school.supervisor, nearest_similarity=nearest, estimates=est,
+        reason=(f"{why}: peer review by {' and '.join(panel.members)} (reliability "
+                f"{panel.reliability:.2f}, agree {panel.agree_rate:.0%})"
+                + ("; audited" if audit else "")),
+    )  # fmt: skip
+
+
 def route(
     query_id: str,
     domain: str | None,
     neighbours: list[Neighbour],
     school: SchoolSnapshot,
+    has_reference: bool = False,
 ) -> RouteDecision:
+    """Who answers. `has_reference`: the query carries a gold answer, which judges every
+    answer; the supervisor then answers where it would judge, so that it is measured too."""
     s = school.routing
     supervisor = school.member(school.supervisor)
     active = [m for m in school.members if m.role_in(domain) not in _SILENT]
     if supervisor not in active:
         active.insert(0, supervisor)
-    # Members on probation answer only in shadow, while everyone else is being judged anyway.
-    probation = [m.id for m in school.members if m.role_in(domain) == Role.PROBATION]
+    # Members on probation answer only in shadow, while everyone else is being judged anyway,
+    # and only in the domains they are on probation for (a spawned member: its gap domain).
+    probation = [m.id for m in school.members if m.role_in(domain) == Role.PROBATION
+                 and on_probation_here(m, domain)]  # fmt: skip
     est = estimate_quality(neighbours, [m.id for m in active], s)
     nearest = max((n.similarity for n in neighbours), default=0.0)
-    agreement = school.judge.mode == JudgeMode.AGREEMENT
+    # In agreement mode the judge's own answer is what the others are judged against. With a
+    # reference, the judge answers where the school compares it with the others (exploring,
+    # audits), and not for a shadow, which the reference judges alone.
+    agreement = school.judge.mode == JudgeMode.AGREEMENT or has_reference
     judge_id = pick_judge(query_id, domain, school)
 
-    def with_judge(ids: list[str], judge: str = judge_id) -> list[str]:
-        # In agreement mode the judge's own answer is what the others are judged against.
-        return ids if not agreement or judge in ids else [*ids, judge]
+    def with_judge(ids: list[str], judge: str = judge_id, needed: bool = agreement) -> list[str]:
+        return ids if not needed or judge in ids else [*ids, judge]
 
     if nearest < s.low_threshold:
         return RouteDecision(
@@ -94,8 +135,35 @@ def route(
             estimates=est,
             reason=f"nearest {nearest:.3f} < low {s.low_threshold:.3f}: explore",
         )
-    if nearest < s.high_threshold:
-        two = [m.id for m in _ranked(active, est, s)[:2]]
+    panel = active_panel(school, domain)
+    # A domain where someone earned the right to answer alone (or a peer panel) is known to the
+    # school, however near this query's nearest neighbour is (when routing.trust_domains).
+    trusted = s.trust_domains and (panel is not None or any(
+        m.id != supervisor.id and m.role_in(domain) in SOLO_ROLES for m in active))  # fmt: skip
+    # With trust_domains, a domain is learned until someone earns it, however familiar the
+    # query: familiarity says the school saw such questions, not that it knows who answers.
+    if (nearest < s.high_threshold or s.trust_domains) and not trusted:
+        if panel is not None:
+            return _peer(query_id, panel, school, nearest, est, probation,
+                         _learning_why(nearest, s))  # fmt: skip
+        # Under agreement judging the judge answers anyway: the two best others answer beside
+        # it (and not the supervisor where a teacher judges in its place). With a reference the
+        # reference judges, and the supervisor is the last resort.
+        leave_out = {supervisor.id, judge_id} if agreement else set()
+        pool = [m for m in active if m.id not in leave_out]
+        two = [m.id for m in _ranked(pool, est, s)[:2]]
+        why = _learning_why(nearest, s)
+        if has_reference and two and supervisor.id not in two:
+            # The reference judges the two for free; the supervisor answers where neither
+            # passes, and at pair_rate regardless (what it is compared with them on).
+            pair = stable_uniform(query_id, "pair") < s.pair_rate
+            return RouteDecision(
+                route=Route.HYBRID, answerers=two, panel=two, shadows=probation, judge=True,
+                audit=pair, judge_id=judge_id, nearest_similarity=nearest, estimates=est,
+                reason=(f"{why}: {' and '.join(two)} answer, the reference judges, "
+                        f"{supervisor.id} answers if neither passes"
+                        + ("; paired with the supervisor" if pair else "")),
+            )  # fmt: skip
         return RouteDecision(
             route=Route.HYBRID,
             answerers=with_judge(two),
@@ -104,17 +172,22 @@ def route(
             judge=True,
             nearest_similarity=nearest,
             estimates=est,
-            reason=f"nearest {nearest:.3f} between thresholds: two best, supervisor judges",
+            reason=f"{why}: two best, supervisor judges",
         )
     eligible = [m for m in active if m.id == supervisor.id or m.role_in(domain) in SOLO_ROLES]
     best = _ranked(eligible, est, s)[0]
+    if panel is not None:
+        peer_utility = peer_quality(panel, est[supervisor.id]) - s.cost_weight * panel.expected_cost
+        if peer_utility > utility(est[best.id], best, s):
+            return _peer(query_id, panel, school, nearest, est, _shadow(query_id, school, domain,
+                         panel.members), _familiar_why(nearest, s, trusted))  # fmt: skip
     decision = RouteDecision(
         route=Route.FAMILIAR,
         answerers=[best.id],
         judge=False,
         nearest_similarity=nearest,
         estimates=est,
-        reason=f"nearest {nearest:.3f} >= high {s.high_threshold:.3f}: {best.id} answers alone",
+        reason=f"{_familiar_why(nearest, s, trusted)}: {best.id} answers alone",
     )
     if best.id != supervisor.id:
         rate = s.teacher_audit_rate if best.role_in(domain) == Role.TEACHER else s.ta_audit_rate
@@ -125,13 +198,35 @@ def route(
             decision.judge_id = supervisor.id
             decision.answerers = with_judge(decision.answerers, supervisor.id)
             decision.reason += f"; audited (rate {rate:.2f})"
-    students = [m for m in school.members if m.role_in(domain) != Role.RETIRED
-                and m.id not in decision.answerers and m.id != supervisor.id]  # fmt: skip
-    if students and stable_uniform(query_id, "shadow") < s.shadow_rate:
-        pick = int(stable_uniform(query_id, "shadow-pick") * len(students))
-        decision.shadows = [students[pick].id]
+    shadow = _shadow(query_id, school, domain, decision.answerers)
+    if shadow:
+        decision.shadows = shadow
         decision.judge = True
         decision.judge_id = decision.judge_id or judge_id
-        decision.answerers = with_judge(decision.answerers, decision.judge_id)
-        decision.reason += f"; {students[pick].id} answers in shadow"
+        decision.answerers = with_judge(decision.answerers, decision.judge_id,
+                                        school.judge.mode == JudgeMode.AGREEMENT)  # fmt: skip
+        decision.reason += f"; {shadow[0]} answers in shadow"
     return decision
+
+
+def _learning_why(nearest: float, s: RoutingSettings) -> str:
+    if nearest < s.high_threshold:
+        return f"nearest {nearest:.3f} between thresholds"
+    return f"nearest {nearest:.3f}, in a domain no member has earned yet"
+
+
+def _familiar_why(nearest: float, s: RoutingSettings, trusted: bool) -> str:
+    if nearest >= s.high_threshold:
+        return f"nearest {nearest:.3f} >= high {s.high_threshold:.3f}"
+    return f"nearest {nearest:.3f}, in a domain the school trusts a member with"
+
+
+def _shadow(query_id: str, school: SchoolSnapshot, domain: str | None,
+            answering: list[str]) -> list[str]:  # fmt: skip
+    """At the shadow rate, one member not otherwise asked answers too, to be judged."""
+    students = [m for m in school.members if m.role_in(domain) != Role.RETIRED
+                and m.id not in answering and m.id != school.supervisor
+                and (m.role_in(domain) != Role.PROBATION or on_probation_here(m, domain))]  # fmt: skip
+    if students and stable_uniform(query_id, "shadow") < school.routing.shadow_rate:
+        return [students[int(stable_uniform(query_id, "shadow-pick") * len(students))].id]
+    return []

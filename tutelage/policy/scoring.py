@@ -27,9 +27,12 @@ def programmatic_verdicts(
         sup = next((a for a in ok if a.member_id == supervisor_id), None)
         if sup is None:
             return [Verdict(member_id=a.member_id, score=None, judge="none") for a in ok]
+        # The judge's own answer is the reference: it agrees with itself by definition (a
+        # recorded wrong answer must not tell a label-free judge that it is wrong).
         return [
-            Verdict(member_id=a.member_id, score=agreement_score(a.text or "", sup.text or ""),
-                    judge=f"agreement:{supervisor_id}")
+            Verdict(member_id=a.member_id, judge=f"agreement:{supervisor_id}",
+                    score=1.0 if a.member_id == supervisor_id
+                    else agreement_score(a.text or "", sup.text or ""))
             for a in ok
         ]  # fmt: skip
     return None

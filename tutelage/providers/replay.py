@@ -1,7 +1,9 @@
 """`replay/<model>`: a litellm provider that answers with a model's recorded answer.
 
 The offline stand-in for expensive APIs: `replay/gpt-4-1106-preview` answers a GSM8K or MMLU
-prompt with what gpt-4-1106-preview really answered (see tutelage.bench.datasets).
+prompt with what gpt-4-1106-preview really answered, `replay/gemma-2-9b-it` an LLMRouter task
+with gemma's recorded result (see tutelage.bench.datasets). Prompt tokens are counted on the
+messages; completion tokens on the answer, or the recording's stated answer length.
 """
 
 from __future__ import annotations
@@ -14,10 +16,15 @@ from typing import Any
 from litellm import CustomLLM
 from litellm.types.utils import ModelResponse
 
-from ..bench.datasets import prompt_key, recordings
+from ..bench.datasets import Recording, prompt_key, recordings
 from ._litellm import litellm
 
 TOKEN_MODEL = "gpt-4"  # litellm counts with its bundled cl100k encoding for this name
+
+
+def prompt_token_count(messages: list[dict[str, Any]]) -> int:
+    """Prompt tokens as the replay provider bills them (litellm's bundled cl100k count)."""
+    return int(litellm.token_counter(model=TOKEN_MODEL, messages=messages))
 
 
 class NoRecordingError(Exception):
@@ -31,6 +38,10 @@ class ReplayProvider(CustomLLM):
         self.latency_ms = latency_ms
 
     def lookup(self, model: str, messages: list[dict[str, Any]]) -> str:
+        return self.recording(model, messages).answers[model]
+
+    def recording(self, model: str, messages: list[dict[str, Any]]) -> Recording:
+        """The prompt's recording, which holds an answer of `model`."""
         if self.data_dir is None:
             raise NoRecordingError(
                 "the replay provider has no data directory: set [replay] data_dir in the config "
@@ -39,22 +50,22 @@ class ReplayProvider(CustomLLM):
         prompt = next(
             (str(m.get("content", "")) for m in reversed(messages) if m.get("role") == "user"), ""
         )
-        by_model = recordings(self.data_dir).get(prompt_key(prompt))
-        if by_model is None:
+        found = recordings(self.data_dir).get(prompt_key(prompt))
+        if found is None:
             raise NoRecordingError(f"no recorded answer for this prompt in {self.data_dir}")
-        if model not in by_model:
+        if model not in found.answers:
             raise NoRecordingError(
                 f"no recordings of model '{model}' in {self.data_dir}; it has: "
-                + ", ".join(sorted(by_model))
+                + ", ".join(sorted(found.answers))
             )
-        return by_model[model]
+        return found
 
     def _response(self, model: str, messages: list[dict[str, Any]]) -> ModelResponse:
-        text = self.lookup(model, messages)
-        prompt_tokens = litellm.token_counter(model=TOKEN_MODEL, messages=messages)
-        completion_tokens = litellm.token_counter(
-            model=TOKEN_MODEL, text=text, count_response_tokens=True
-        )
+        found = self.recording(model, messages)
+        text = found.answers[model]
+        prompt_tokens = prompt_token_count(messages)
+        completion_tokens = found.tokens_out if found.tokens_out is not None else (
+            litellm.token_counter(model=TOKEN_MODEL, text=text, count_response_tokens=True))  # fmt: skip
         return ModelResponse(
             model=f"replay/{model}",
             choices=[{"index": 0, "finish_reason": "stop",

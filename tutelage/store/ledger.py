@@ -46,6 +46,16 @@ CREATE TABLE IF NOT EXISTS verdicts (
     created_at TIMESTAMP DEFAULT current_timestamp,
     PRIMARY KEY (query_id, member_id, judge)
 );
+CREATE TABLE IF NOT EXISTS agreements (   -- two members' answers to one query: agreed or not
+    query_id VARCHAR NOT NULL,
+    tenant VARCHAR NOT NULL,
+    domain VARCHAR,
+    member_a VARCHAR NOT NULL,
+    member_b VARCHAR NOT NULL,
+    agreed BOOLEAN NOT NULL,
+    created_at TIMESTAMP DEFAULT current_timestamp,
+    PRIMARY KEY (query_id, member_a, member_b)
+);
 CREATE TABLE IF NOT EXISTS queries (
     query_id VARCHAR PRIMARY KEY,
     workflow_id VARCHAR,
@@ -85,7 +95,7 @@ class _Rows:
 
     def __init__(self) -> None:
         self._tables: dict[str, dict[tuple[Any, ...], tuple[str, list[Any]]]] = {
-            "calls": {}, "verdicts": {}, "queries": {},
+            "calls": {}, "verdicts": {}, "agreements": {}, "queries": {},
         }  # fmt: skip
         self.calls_of: Counter[str] = Counter()
         self.verdicts_of: Counter[str] = Counter()
@@ -107,6 +117,9 @@ class _Rows:
                 a.completeness if a else None, a.clarity if a else None, v.reasoning,
             ]):  # fmt: skip
                 self.verdicts_of[qid] += 1
+        for check in q.agreements:
+            self._put("agreements", (qid, check.member_a, check.member_b), qid,
+                      [qid, q.tenant, domain, check.member_a, check.member_b, check.agreed])  # fmt: skip
         self._put("queries", (qid,), qid, [
             qid, q.workflow_id, q.tenant, domain, q.route.value, q.status, q.winner,
             q.nearest_similarity, q.cost_usd, q.supervisor_only_cost_usd, q.supervisor_called,

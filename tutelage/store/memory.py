@@ -156,8 +156,10 @@ class Memory:
         return [self._neighbour(r, 1.0 - float(r["_distance"])) for r in rows]
 
     def vectors(self, limit: int) -> list[list[float]]:
-        """Up to `limit` stored query embeddings (for domain discovery)."""
-        rows = self._table.search().select(["vector"]).limit(limit).to_list()
+        """The `limit` most recently stored query embeddings (for domain discovery): a scan
+        reads rows in the order they were appended, so skip all but the last `limit`."""
+        skip = max(0, self._rows - limit)
+        rows = self._table.search().select(["vector"]).offset(skip).limit(limit).to_list()
         return [list(r["vector"]) for r in rows]
 
     def winners(self, member_ids: list[str], limit: int) -> list[dict[str, Any]]:

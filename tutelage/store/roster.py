@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..models import PeerPanel
 from ..models.lifecycle import MemberState, ThresholdChange, Transition
 from .ledger import Ledger
 
@@ -38,6 +39,10 @@ CREATE TABLE IF NOT EXISTS clusters (
 CREATE TABLE IF NOT EXISTS judges (
     domain VARCHAR PRIMARY KEY,
     member_id VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS peer_panels (
+    domain VARCHAR PRIMARY KEY,
+    panel VARCHAR NOT NULL           -- PeerPanel as JSON
 );
 CREATE SEQUENCE IF NOT EXISTS routing_change_seq;
 CREATE TABLE IF NOT EXISTS routing_changes (
@@ -101,11 +106,19 @@ class RosterStore:
     def judges(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self._ledger.rows("SELECT domain, member_id FROM judges")}
 
-    def replace_judges(self, judges: dict[str, str]) -> None:
+    def replace_judges(self, judges: dict[str, str],
+                       peers: dict[str, PeerPanel] | None = None) -> None:  # fmt: skip
+        """The promotion cycle's hand-overs: teacher-judges and peer panels, per domain."""
         self._ledger.transaction(
-            [("DELETE FROM judges", [])]
+            [("DELETE FROM judges", []), ("DELETE FROM peer_panels", [])]
             + [("INSERT INTO judges VALUES (?, ?)", [d, m]) for d, m in sorted(judges.items())]
+            + [("INSERT INTO peer_panels VALUES (?, ?)", [d, p.model_dump_json()])
+               for d, p in sorted((peers or {}).items())]  # fmt: skip
         )
+
+    def peers(self) -> dict[str, PeerPanel]:
+        rows = self._ledger.rows("SELECT domain, panel FROM peer_panels ORDER BY domain")
+        return {r[0]: PeerPanel.model_validate_json(r[1]) for r in rows}
 
     def add_routing_change(self, change: ThresholdChange) -> None:
         self._ledger.execute(

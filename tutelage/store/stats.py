@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from ..models.lifecycle import DomainStats, MemberDomainStats, ThresholdRow
+from ..models.lifecycle import DomainStats, MemberDomainStats, PairStats, ThresholdRow
+from ..policy.peer import ESCALATED
 from .ledger import Ledger
 
-# The recent window: the last `window` queries recorded, judged or not.
+# The recent window: the last `window` queries recorded, judged or not. A member's record
+# leaves out verdicts made only because a peer panel disagreed (policy.peer.ESCALATED).
 _RECENT = """
 recent AS (
     SELECT query_id, coalesce(domain, '*') AS domain, created_at, supervisor_called, status,
@@ -27,16 +29,20 @@ def member_domain_stats(
                    max(CASE WHEN v.member_id = ? THEN v.score END)
                        OVER (PARTITION BY v.query_id) AS sup
             FROM verdicts v JOIN recent r USING (query_id)
-            WHERE v.score IS NOT NULL
+            WHERE v.score IS NOT NULL AND NOT ends_with(v.judge, ?)
         ),
         judged AS (
             SELECT member_id, domain, count(*) AS judged,
                    sum(CASE WHEN score >= best - ? THEN 1 ELSE 0 END) AS wins,
                    sum(score) AS score_sum,
                    sum(CASE WHEN sup IS NOT NULL AND score >= sup - ? THEN 1 ELSE 0 END) AS agree,
-                   list(score ORDER BY created_at DESC, query_id DESC)[1:?] AS recent
+                   list(score ORDER BY created_at DESC, query_id DESC)[1:?] AS recent,
+                   count(sup) AS paired,
+                   coalesce(sum(score - sup), 0) AS pdiff,
+                   coalesce(sum((score - sup) * (score - sup)), 0) AS pdiff2
             FROM scored GROUP BY member_id, domain
         ),
+        sup_record AS (SELECT domain, judged, score_sum FROM judged WHERE member_id = ?),
         spent AS (
             SELECT c.member_id, r.domain, sum(c.cost_usd) AS cost, count(*) AS answers,
                    sum(CASE WHEN c.error IS NOT NULL THEN 1 ELSE 0 END) AS failures
@@ -47,19 +53,49 @@ def member_domain_stats(
         SELECT coalesce(j.member_id, s.member_id), coalesce(j.domain, s.domain),
                coalesce(j.judged, 0), coalesce(j.wins, 0), coalesce(j.score_sum, 0),
                coalesce(j.agree, 0), coalesce(j.recent, []), coalesce(s.cost, 0),
-               coalesce(s.answers, 0), coalesce(s.failures, 0)
+               coalesce(s.answers, 0), coalesce(s.failures, 0), coalesce(j.paired, 0),
+               coalesce(j.pdiff, 0), coalesce(j.pdiff2, 0), coalesce(sr.judged, 0),
+               coalesce(sr.score_sum, 0)
         FROM judged j FULL OUTER JOIN spent s
              ON j.member_id = s.member_id AND j.domain = s.domain
+             LEFT JOIN sup_record sr ON sr.domain = coalesce(j.domain, s.domain)
         WHERE coalesce(j.member_id, s.member_id) <> ?
         ORDER BY 1, 2
         """,
-        [window, supervisor, win_margin, win_margin, recent_n, supervisor],
+        [window, supervisor, ESCALATED, win_margin, win_margin, recent_n, supervisor, supervisor],
     )
     return [
         MemberDomainStats(member_id=r[0], domain=r[1], judged=int(r[2]), wins=int(r[3]),
                           score_sum=float(r[4]), agreements=int(r[5]),
                           recent_scores=[float(x) for x in r[6]], cost_usd=float(r[7]),
-                          answers=int(r[8]), failures=int(r[9]))
+                          answers=int(r[8]), failures=int(r[9]), paired=int(r[10]),
+                          paired_diff_sum=float(r[11]), paired_diff_sq=float(r[12]),
+                          sup_judged=int(r[13]), sup_score_sum=float(r[14]))
+        for r in rows
+    ]  # fmt: skip
+
+
+def pair_stats(ledger: Ledger, pass_score: float, window: int) -> list[PairStats]:
+    """Per domain and pair of members: queries both answered, how often they agreed, and how
+    often an agreed answer was judged (member_a's verdict) and passed."""
+    rows = ledger.rows(
+        f"""
+        WITH {_RECENT},
+        judged AS (SELECT query_id, member_id, max(score) AS score FROM verdicts
+                   WHERE score IS NOT NULL GROUP BY query_id, member_id)
+        SELECT r.domain, a.member_a, a.member_b, count(*),
+               sum(CASE WHEN a.agreed THEN 1 ELSE 0 END),
+               sum(CASE WHEN a.agreed AND j.score IS NOT NULL THEN 1 ELSE 0 END),
+               sum(CASE WHEN a.agreed AND j.score >= ? THEN 1 ELSE 0 END)
+        FROM agreements a JOIN recent r USING (query_id)
+             LEFT JOIN judged j ON j.query_id = a.query_id AND j.member_id = a.member_a
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        """,
+        [window, pass_score],
+    )
+    return [
+        PairStats(domain=r[0], member_a=r[1], member_b=r[2], together=int(r[3]),
+                  agreed=int(r[4]), agreed_judged=int(r[5]), agreed_right=int(r[6]))
         for r in rows
     ]  # fmt: skip
 

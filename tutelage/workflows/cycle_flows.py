@@ -32,8 +32,9 @@ from ..models.lifecycle import (
     StatsResult,
     TransitionRequest,
 )
-from ..policy.evolution import find_gaps, plan_prunes, plan_spawns
+from ..policy.evolution import find_gaps, plan_domain_prunes, plan_prunes, plan_spawns
 from ..policy.handover import plan_handover
+from ..policy.peer import plan_peer_review
 from ..policy.promotion import plan_promotions
 from ..policy.tuning import tune_shadow_rate, tune_thresholds
 
@@ -61,8 +62,10 @@ async def run_promotion(steps: CycleSteps, window: int = 2000) -> PromotionResul
     # Hand-over is decided on the roles as they stood when the figures were read; a teacher
     # promoted just now earns it at the next cycle.
     judges = plan_handover(st.members, st.roster, st.supervisor, st.judge)
-    await steps.save_judges(HandoverWrite(judges=judges))
-    return PromotionResult(planned=planned, applied=applied, judges=judges)
+    peers = plan_peer_review(st.pairs, st.roster, st.supervisor, st.costs, st.peer_review,
+                             st.settings.confidence_z)  # fmt: skip
+    await steps.save_judges(HandoverWrite(judges=judges, peers=peers))
+    return PromotionResult(planned=planned, applied=applied, judges=judges, peers=peers)
 
 
 async def run_evolution(steps: CycleSteps) -> EvolutionResult:
@@ -71,11 +74,13 @@ async def run_evolution(steps: CycleSteps) -> EvolutionResult:
     inputs = await steps.evolution_inputs(StatsRequest())
     s = inputs.settings or EvolutionSettingsModel()
     gaps = find_gaps(inputs.domains, s)
-    spawned = plan_spawns(gaps, inputs.candidates, inputs.roster, s)
+    spawned = plan_spawns(gaps, inputs.candidates, inputs.roster, s, inputs.candidate_costs)
     for plan in spawned:
         await steps.spawn(plan)
     pruned = []
-    for p in plan_prunes(inputs.members, inputs.roster, inputs.supervisor, s):
+    prunes = plan_prunes(inputs.members, inputs.roster, inputs.supervisor, s)
+    prunes += plan_domain_prunes(inputs, s)
+    for p in prunes:
         req = TransitionRequest(action=p.action, domain=p.domain, reason=p.reason, by="evolution")
         pruned.append(await steps.apply(ApplyTransition(member_id=p.member_id, request=req)))
     r = inputs.routing

@@ -31,6 +31,7 @@ from ..policy import cost as cost_policy
 from ..policy.cache import pick_cache_hit
 from ..policy.cycles import due_cycles
 from ..policy.distill import exemplars_for, learns_from_exemplars
+from ..policy.peer import escalation, mark_escalated, pair_checks, panel_agrees
 from ..policy.presets import with_cost_weight
 from ..policy.routing import route
 from ..policy.scoring import pick_winner, programmatic_verdicts
@@ -105,8 +106,14 @@ async def run_query(
         return await _finish(inp, recall, result, steps)
 
     domain = recall.domain
-    decision = route(inp.draw_key or inp.query_id, domain, recall.neighbours, school)
+    decision = route(inp.draw_key or inp.query_id, domain, recall.neighbours, school,
+                     has_reference=inp.reference is not None)  # fmt: skip
     calls = await _fan_out(inp, recall, decision, steps)
+    panel_agreed, escalated = None, False
+    if decision.panel:
+        decision, panel_agreed, escalated, more = await _review(inp, recall, decision, calls,
+                                                                steps)  # fmt: skip
+        calls += more
     visible_ok = [c for c in calls if c.ok and not c.shadow]
     if not visible_ok and school.supervisor not in decision.answerers:
         # Everyone chosen failed: fall back to the supervisor rather than fail the query.
@@ -128,6 +135,8 @@ async def run_query(
     verdicts, judge_call = await _judge(inp, school, decision, calls, steps)
     if judge_call is not None:
         calls.append(judge_call)
+    if escalated:
+        verdicts = mark_escalated(verdicts, decision.panel, inp.reference is not None)
     members = {m.id: m for m in school.members}
     winner = pick_winner(calls, verdicts, members, school.routing.win_margin, decision.answerers)
     answer = next(c.text for c in calls if c.member_id == winner and c.kind != "judge")
@@ -141,9 +150,44 @@ async def run_query(
         cost_usd=sum(c.cost_usd for c in calls), latency_ms=elapsed_ms(),
         supervisor_only_cost_usd=_supervisor_only_cost(school, calls, recall.prompt_tokens),
         supervisor_called=any(c.member_id == school.supervisor for c in calls),
-        reason=decision.reason, domain=domain,
+        reason=decision.reason, domain=domain, panel_agreed=panel_agreed,
+        agreements=pair_checks(calls, school.supervisor, school.judge.pass_score),
     )  # fmt: skip
     return await _finish(inp, recall, result, steps)
+
+
+async def _review(
+    inp: QueryInput, recall: RecallResult, decision: RouteDecision, calls: list[MemberAnswer],
+    steps: QuerySteps,
+) -> tuple[RouteDecision, bool, bool, list[MemberAnswer]]:  # fmt: skip
+    """A panel's second step (peer review; hybrid with a reference): an agreed or passing
+    answer stands; otherwise, or on an audit, the supervisor answers or judges
+    (`policy.peer.escalation`). Returns the decision as it now stands, whether the panel
+    agreed, whether the supervisor stepped in because of the panel's answers, and the
+    supervisor's answer if it gave one."""
+    school = recall.school
+    agreed = panel_agrees(calls, decision.panel, school.judge.pass_score)
+    passed = None
+    if inp.reference is not None:
+        panel_calls = [c for c in calls if c.member_id in decision.panel and c.kind == "answer"]
+        scores = programmatic_verdicts(panel_calls, inp.reference, school.judge.mode,
+                                       school.supervisor) or []  # fmt: skip
+        passed = any((v.score or 0.0) >= school.judge.pass_score for v in scores)
+    step, because = escalation(agreed, decision.audit, passed, school.judge.mode)
+    said = ("a panel answer passed the reference" if passed else "no panel answer passed"
+            ) if passed is not None else ("the panel agreed" if agreed else "the panel disagreed")  # fmt: skip
+    if not step:
+        return decision.model_copy(update={"reason": f"{decision.reason}; {said}"}), agreed, \
+            False, []  # fmt: skip
+    if step == "judge":
+        return decision.model_copy(update={"judge": True, "reason": f"{decision.reason}; {said}, "
+                                           f"{school.supervisor} judges"}), agreed, because, []  # fmt: skip
+    sup = school.supervisor
+    more = await _fan_out(inp, recall, decision.model_copy(update={"answerers": [sup],
+                                                                   "shadows": []}), steps)  # fmt: skip
+    return decision.model_copy(update={
+        "answerers": [*decision.answerers, sup], "judge": True,
+        "reason": f"{decision.reason}; {said}, {sup} answers"}), agreed, because, more  # fmt: skip
 
 
 async def _finish(
