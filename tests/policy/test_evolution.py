@@ -188,3 +188,15 @@ def test_reclustering_keeps_the_better_fit_and_the_names() -> None:
     again = name_clusters(best_kmeans(grown, 3, restarts=2, start=np.array(list(first.values()))),
                           first)  # fmt: skip
     assert set(again) == set(first)
+
+
+def test_a_spawned_candidate_that_cannot_be_activated_is_retired_outright() -> None:
+    from tutelage.policy.evolution import plan_domain_prunes
+
+    roster = [_state("sup", Role.TEACHER),
+              _state("qwen-math", Role.PROBATION, spawned_for="math", template="qwen")]  # fmt: skip
+    roster[1].spec.domains = ["math"]
+    stats = [_record("qwen-math", "math", 40, 0.2, -0.6)]
+    plan = plan_domain_prunes(_inputs(stats, roster), S)  # type: ignore[arg-type]
+    assert [(p.member_id, p.domain) for p in plan] == [("qwen-math", "*")]
+    assert "out of reach of the student bar" in plan[0].reason

@@ -152,14 +152,16 @@ def may_review(pair: PairStats, costs: dict[str, float], settings: PeerReviewSet
 
 
 def plan_domain_prunes(inputs: EvolutionInputs, s: EvolutionSettingsModel) -> list[PlannedTransition]:
-    """Retire a student from a domain it cannot earn: over `prune_min_judged` judged answers
-    there, the upper confidence bounds (z = `prune_confidence_z`) of its score and of its
-    difference with the supervisor are both below the TA bar (a bar the step does not set
-    counts as out of reach), or it was judged `prune_after_judged` times there without earning
-    it; and it is on no pair that is, or may still become, the domain's peer panel. It keeps
-    every other domain; the domain stops paying for its answers."""
+    """Retire a student (or a member on probation) from a domain it cannot earn: over
+    `prune_min_judged` judged answers there, the upper confidence bounds (z =
+    `prune_confidence_z`) of its score and of its difference with the supervisor are both
+    below its next bar (a bar the step does not set counts as out of reach), or it was judged
+    `prune_after_judged` times there without earning it; and it is on no pair that is, or may
+    still become, the domain's peer panel. It keeps every other domain (a member spawned for
+    the domain has none: it is retired); the domain stops paying for its answers."""
     states = {m.spec.id: m for m in inputs.roster}
-    bar = inputs.promotion.student_to_ta
+    bars = {Role.STUDENT: inputs.promotion.student_to_ta,
+            Role.PROBATION: inputs.promotion.probation_to_student}  # fmt: skip
     z = s.prune_confidence_z
     reviewers = {(p.domain, m) for p in inputs.pairs for m in (p.member_a, p.member_b)
                  if may_review(p, inputs.costs, inputs.peer_review, z)}  # fmt: skip
@@ -168,12 +170,16 @@ def plan_domain_prunes(inputs: EvolutionInputs, s: EvolutionSettingsModel) -> li
     for st in sorted(inputs.members, key=lambda r: (r.member_id, r.domain)):
         state = states.get(st.member_id)
         if (state is None or st.member_id == inputs.supervisor or st.domain == ALL_DOMAINS
-                or state.role_in(st.domain) != Role.STUDENT or st.judged < s.prune_min_judged
+                or state.role_in(st.domain) not in bars or st.judged < s.prune_min_judged
                 or (st.domain, st.member_id) in reviewers):  # fmt: skip
             continue
+        bar = bars[state.role_in(st.domain)]
+        # A member spawned for this domain has no other: it is retired outright, which frees
+        # the domain's place for the next candidate.
+        where = ALL_DOMAINS if state.spec.spawned_for == st.domain else st.domain
         if s.prune_after_judged and st.judged >= s.prune_after_judged:
             planned.append(PlannedTransition(
-                member_id=st.member_id, domain=st.domain, action=Action.RETIRE,
+                member_id=st.member_id, domain=where, action=Action.RETIRE,
                 reason=(f"{st.judged} judged in {st.domain} without earning it (the chance "
                         f"is {s.prune_after_judged}); spent ${st.cost_usd:.4f} there"),
             ))  # fmt: skip
@@ -189,9 +195,10 @@ def plan_domain_prunes(inputs: EvolutionInputs, s: EvolutionSettingsModel) -> li
             why = f"score upper bound {score_up:.2f}"
             if bounds is not None:
                 why += f", difference with the supervisor upper bound {bounds[1]:+.3f}"
+            rung = "TA" if bar is inputs.promotion.student_to_ta else "student"
             planned.append(PlannedTransition(
-                member_id=st.member_id, domain=st.domain, action=Action.RETIRE,
-                reason=(f"{st.judged} judged in {st.domain}: {why}, out of reach of the TA bar; "
-                        f"spent ${st.cost_usd:.4f} there"),
+                member_id=st.member_id, domain=where, action=Action.RETIRE,
+                reason=(f"{st.judged} judged in {st.domain}: {why}, out of reach of the "
+                        f"{rung} bar; spent ${st.cost_usd:.4f} there"),
             ))  # fmt: skip
     return planned
