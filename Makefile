@@ -59,6 +59,11 @@ bench: $(VENV)/.installed-bench+test+local $(PROXY_VENV)/bin/litellm
 	$(BIN)/tutelage bench --dataset mmlu --protocol split
 	$(BIN)/python benchmarks/router_ceiling.py --dataset gsm8k
 	$(BIN)/python benchmarks/router_ceiling.py --dataset mmlu --limit 2000
+	$(BIN)/tutelage bench --config examples/llmrouter.toml --dataset llmrouter --protocol both \
+		--sweep 0,0.2,0.5,1,2 --out-dir bench-out/llmrouter
+	$(BIN)/tutelage bench --config examples/llmrouter.toml --dataset llmrouter --protocol both \
+		--sweep 0,0.2,0.5,1,2 --out-dir bench-out/llmrouter --judge reference
+	$(BIN)/python benchmarks/llmrouter_ceiling.py
 
 $(PROXY_VENV)/bin/litellm:
 	$(PYTHON) -m venv $(PROXY_VENV)

@@ -26,7 +26,8 @@ import numpy as np  # noqa: E402
 
 from tutelage.bench import metrics  # noqa: E402
 from tutelage.bench.datasets import STRONG, WEAK  # noqa: E402
-from tutelage.bench.runner import ROUTELLM_BEST, BenchOptions, stream, stream_embeddings  # noqa: E402
+from tutelage.bench.routellm_report import ROUTELLM_BEST  # noqa: E402
+from tutelage.bench.runner import BenchOptions, stream, stream_embeddings  # noqa: E402
 from tutelage.models import Neighbour  # noqa: E402
 from tutelage.models.settings import RoutingSettings  # noqa: E402
 from tutelage.policy.routing import estimate_quality  # noqa: E402

@@ -23,6 +23,7 @@ from tutelage.policy.peer import (
     mark_escalated,
     pair_checks,
     panel_agrees,
+    panel_passes,
     peer_quality,
     plan_peer_review,
 )
@@ -69,6 +70,14 @@ def test_panel_agrees_only_when_every_member_answered_alike() -> None:
     assert panel_agrees(calls, ["a", "b"], 0.5)
     assert not panel_agrees([_answer("a", "#### 7"), _answer("b", None)], ["a", "b"], 0.5)
     assert not panel_agrees([_answer("a", "#### 7"), _answer("b", "#### 9")], ["a", "b"], 0.5)
+
+
+def test_a_panel_passes_when_one_of_its_answers_matches_the_reference() -> None:
+    calls = [_answer("a", "#### 41"), _answer("b", "#### 42"), _answer("c", "#### 42", "shadow")]
+    mode = JudgeMode.AGREEMENT
+    assert panel_passes(calls, ["a", "b"], "42", mode, 0.5) is True
+    assert panel_passes(calls, ["a"], "42", mode, 0.5) is False  # a shadow does not count
+    assert panel_passes(calls, ["a", "b"], None, mode, 0.5) is None
 
 
 def test_escalation_per_judging_mode() -> None:

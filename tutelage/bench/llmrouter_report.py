@@ -9,7 +9,6 @@ priced the same way on the same items. The JSON carries, at its top level, the h
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from . import baselines as fixed
 from . import metrics
 from .datasets import Item
 from .llmrouter import model_prices
-from .runner import BenchOptions, Run, learning_curve
+from .runner import BenchOptions, Run, learning_curve, report_stem, write_report
 
 # The targets, against the best single model on the same items.
 TARGETS = {"agreement": {"accuracy_margin": 0.0, "cost_ratio": 0.35},
@@ -184,17 +183,8 @@ def llmrouter_report(
     report["targets"]["teacher_promotions"] = {
         "count": len(teachers), "within_tolerance": sum(c["within_tolerance"] for c in teachers),
         "met": all(c["within_tolerance"] for c in teachers)}  # fmt: skip
-    stem = (f"{opts.dataset}-{protocol}-{opts.judge}" + ("" if opts.evolution else "-static")
-            + ("-labels" if opts.task_labels else ""))  # fmt: skip
-    report_path = opts.out_dir / f"{stem}.json"
-    if opts.report is not None:
-        first = "online" if opts.protocol == "both" else opts.protocol
-        report_path = opts.report if protocol == first else opts.report.with_name(
-            f"{opts.report.stem}-{protocol}{opts.report.suffix}")  # fmt: skip
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=2))
-    report["report_path"] = str(report_path)
-    report["plot_path"] = str(plot(report, opts.out_dir / f"{stem}.png"))
+    report["report_path"] = str(write_report(report, opts, protocol))
+    report["plot_path"] = str(plot(report, opts.out_dir / f"{report_stem(opts, protocol)}.png"))
     console.print(summary_table(report))
     return report
 

@@ -1,4 +1,6 @@
-"""`tutelage bench`: stream recorded items through the school and measure it as RouteLLM does."""
+"""`tutelage bench`: stream recorded items through the school, the same code path as live
+traffic, one school per cost weight; each dataset's report (`routellm_report`,
+`llmrouter_report`) measures it against that dataset's fixed routers."""
 
 from __future__ import annotations
 
@@ -20,13 +22,9 @@ from ..models.lifecycle import Transition
 from ..providers.catalog import ConfigCatalog
 from ..providers.embedders import make_embedder
 from . import metrics
-from .datasets import STRONG, WEAK, DatasetError, Item, sample_stream
+from .datasets import DatasetError, Item, sample_stream
 from .engines import CachedEmbedder, open_engine
 
-ROUTELLM_BEST = {  # published best routers: (CPT50 %, CPT80 %, APGR)
-    "gsm8k": (33.6, 63.3, 0.622),
-    "mmlu": (35.4, 70.3, 0.603),
-}
 DEFAULT_SWEEP = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
 
 
@@ -229,31 +227,23 @@ def learning_curve(outcomes: list[metrics.Outcome], every: int = 100) -> list[di
     return blocks
 
 
-def baselines(
-    items: list[Item], base: TutelageConfig, share: float, seed: int
-) -> dict[str, metrics.Summary]:
-    from ..providers._litellm import litellm
-    from ..providers.pricing import member_price
+def report_stem(opts: BenchOptions, protocol: str) -> str:
+    """A report's file name without its suffix (its plot shares it)."""
+    return (f"{opts.dataset}-{protocol}-{opts.judge}" + ("" if opts.evolution else "-static")
+            + ("-labels" if opts.task_labels else ""))  # fmt: skip
 
-    sup = base.member(base.supervisor)
-    student = next(m for m in base.members if m.id != base.supervisor)
-    p_sup, p_stu = member_price(sup), member_price(student)
 
-    def cost(price: Any, it: Item, model: str) -> float:
-        tin = litellm.token_counter(model="gpt-4", text=it.prompt)
-        tout = litellm.token_counter(model="gpt-4", text=it.answers[model])
-        return float(price.of(tin, tout))
-
-    s_ok = [it.correct[STRONG] for it in items]
-    w_ok = [it.correct[WEAK] for it in items]
-    s_cost = [cost(p_sup, it, STRONG) for it in items]
-    w_cost = [cost(p_stu, it, WEAK) for it in items]
-    return {
-        "supervisor_only": metrics.summarise([metrics.Outcome(o, True, c) for o, c in zip(s_ok, s_cost, strict=True)]),
-        "student_only": metrics.summarise([metrics.Outcome(o, False, c) for o, c in zip(w_ok, w_cost, strict=True)]),
-        "random": metrics.random_router(s_ok, w_ok, s_cost, w_cost, share, seed),
-        "oracle": metrics.oracle(s_ok, w_ok, s_cost, w_cost),
-    }  # fmt: skip
+def write_report(report: dict[str, Any], opts: BenchOptions, protocol: str) -> Path:
+    """The JSON report at `--report` (the second protocol's beside it, suffixed) or in the
+    output folder; returns where."""
+    path = opts.out_dir / f"{report_stem(opts, protocol)}.json"
+    if opts.report is not None:
+        first = "online" if opts.protocol == "both" else opts.protocol
+        path = opts.report if protocol == first else opts.report.with_name(
+            f"{opts.report.stem}-{protocol}{opts.report.suffix}")  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
+    return path
 
 
 def check_recorded(base: TutelageConfig, items: list[Item], dataset: str) -> None:
@@ -300,121 +290,10 @@ async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) 
             reports.append(llmrouter_report(base, opts, ordered[p], runs[p], headline_weight, p,
                                             console, embedder))  # fmt: skip
         else:
-            reports.append(_report(base, opts, ordered[p], runs[p], headline_weight, p, console))
+            from .routellm_report import routellm_report
+
+            reports.append(routellm_report(base, opts, ordered[p], runs[p], headline_weight, p,
+                                           console))  # fmt: skip
     if len(reports) > 1:
         reports[0]["also"] = reports[1:]
     return reports[0]
-
-
-def _report(
-    base: TutelageConfig, opts: BenchOptions, items: list[Item], runs: dict[float, Run],
-    headline_weight: float, protocol: str, console: Console,
-) -> dict[str, Any]:  # fmt: skip
-    counted = scored(items, protocol)
-    points = {w: metrics.summarise(scored(r.outcomes, protocol)) for w, r in runs.items()}
-    head = points[headline_weight]
-    base_summaries = baselines(counted, base, head.strong_call_share, opts.seed)
-    weak, strong = (
-        base_summaries["student_only"].accuracy,
-        base_summaries["supervisor_only"].accuracy,
-    )
-    curve = curve_of(list(points.values()), weak, strong)
-    report = {
-        "dataset": opts.dataset, "protocol": protocol, "judge": opts.judge,
-        "engine": opts.engine, "seed": opts.seed, "items": len(counted),
-        "stream_items": len(items), "cost_weight": headline_weight,
-        "tutelage": head.as_dict(),
-        "baselines": {k: v.as_dict() for k, v in base_summaries.items()},
-        "sweep": [{"cost_weight": w, **p.as_dict()} for w, p in sorted(points.items())],
-        "apgr": metrics.apgr(curve, weak, strong),
-        "cpt50": metrics.cpt(curve, weak, strong, 0.5),
-        "cpt80": metrics.cpt(curve, weak, strong, 0.8),
-        "cost_reduction_at_95": metrics.cost_reduction_at(list(points.values()),
-                                                          base_summaries["supervisor_only"]),
-        "routellm_best": dict(zip(("cpt50", "cpt80", "apgr"), ROUTELLM_BEST[opts.dataset], strict=True)),
-        "routes": {r: runs[headline_weight].routes.count(r) for r in set(runs[headline_weight].routes)},
-        "evolution": opts.evolution,
-        "learning_curve": learning_curve(runs[headline_weight].outcomes),
-        "role_changes": [dict(zip(("query", "member", "domain", "from", "to"), e, strict=True))
-                         for e in runs[headline_weight].events],
-        "final_roster": runs[headline_weight].roles,
-    }  # fmt: skip
-    stem = f"{opts.dataset}-{protocol}-{opts.judge}" + ("" if opts.evolution else "-static")
-    report_path = opts.out_dir / f"{stem}.json"
-    if opts.report is not None:
-        report_path = (
-            opts.report
-            if protocol == protocols_first(opts)
-            else opts.report.with_name(f"{opts.report.stem}-{protocol}{opts.report.suffix}")
-        )
-    report_path.parent.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=2))
-    report["report_path"] = str(report_path)
-    report["plot_path"] = str(_plot(report, curve, opts.out_dir / f"{stem}.png"))
-    console.print(final_table(report))
-    return report
-
-
-def protocols_first(opts: BenchOptions) -> str:
-    return "online" if opts.protocol == "both" else opts.protocol
-
-
-def curve_of(
-    points: list[metrics.Summary], weak: float, strong: float
-) -> list[tuple[float, float]]:
-    """The sweep's points between the two endpoints any user can reach by configuration:
-    everything to the student (0 %, weak) and everything to the supervisor (100 %, strong)."""
-    inner = [(p.strong_call_share * 100, p.accuracy) for p in points]
-    return [(0.0, weak), *inner, (100.0, strong)]
-
-
-def final_table(report: dict[str, Any]) -> Table:
-    t = Table(title=f"{report['dataset']} · {report['protocol']} · judge={report['judge']} · "
-                    f"{report['items']} scored items")  # fmt: skip
-    for col in ("system", "accuracy", "strong-call share", "cost $"):
-        t.add_column(col)
-    rows = [("tutelage", report["tutelage"])] + list(report["baselines"].items())
-    for name, s in rows:
-        t.add_row(
-            name, f"{s['accuracy']:.3f}", f"{s['strong_call_share']:.1%}", f"{s['cost_usd']:.4f}"
-        )
-    best = report["routellm_best"]
-    red = report["cost_reduction_at_95"]
-    t.caption = (
-        f"APGR {report['apgr']:.3f} (RouteLLM best {best['apgr']}) · CPT50 {report['cpt50']:.1f}% "
-        f"({best['cpt50']}%) · CPT80 {report['cpt80']:.1f}% ({best['cpt80']}%) · cost reduction "
-        f"at 95% quality: {'n/a' if red is None else f'{red:.1%}'}"
-    )
-    return t
-
-
-def _plot(report: dict[str, Any], curve: list[tuple[float, float]], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 5))
-    xs, ys = zip(*sorted(curve), strict=True)
-    ax.plot(xs, ys, marker="o", label="tutelage (cost_weight sweep)")
-    b = report["baselines"]
-    ax.axhline(b["supervisor_only"]["accuracy"], color="red", ls="--", label="supervisor only")
-    ax.axhline(b["student_only"]["accuracy"], color="grey", ls="--", label="student only")
-    ax.plot([0, 100], [b["student_only"]["accuracy"], b["supervisor_only"]["accuracy"]],
-            color="grey", ls=":", label="random router")  # fmt: skip
-    ax.scatter([b["oracle"]["strong_call_share"] * 100], [b["oracle"]["accuracy"]], marker="*",
-               s=120, color="green", label="oracle")  # fmt: skip
-    best = report["routellm_best"]
-    weak, strong = b["student_only"]["accuracy"], b["supervisor_only"]["accuracy"]
-    ax.scatter([best["cpt50"], best["cpt80"]],
-               [weak + 0.5 * (strong - weak), weak + 0.8 * (strong - weak)],
-               marker="x", s=80, color="black", label="RouteLLM best (CPT50, CPT80)")  # fmt: skip
-    ax.set_xlabel("strong model calls (%)")
-    ax.set_ylabel("accuracy")
-    ax.set_title(f"{report['dataset']} · {report['protocol']} · judge={report['judge']} · "
-                 f"APGR {report['apgr']:.3f}")  # fmt: skip
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

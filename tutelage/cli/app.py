@@ -310,7 +310,7 @@ def bench(
 
 @app.command()
 def warm(
-    dataset: Annotated[str, typer.Option(help="gsm8k or mmlu.")] = "gsm8k",
+    dataset: Annotated[str, typer.Option(help="gsm8k, mmlu or llmrouter.")] = "gsm8k",
     limit: Annotated[int, typer.Option(help="How many recorded questions to send.")] = 300,
     seed: Annotated[int, typer.Option(help="Shuffle seed (the benchmark's stream order).")] = 0,
     concurrency: Annotated[int, typer.Option(help="Queries in flight at once.")] = 4,

@@ -17,6 +17,7 @@ from ..models.lifecycle import MemberState, PairStats
 from ..models.roster import ALL_DOMAINS, Role
 from .answers import agreement_score
 from .promotion import wilson_lower
+from .scoring import programmatic_verdicts
 
 _NOT_ON_PANELS = (Role.PROBATION, Role.RETIRED)
 # Marks a verdict that exists only because a panel disagreed: judged on the queries the panel
@@ -44,6 +45,16 @@ def panel_agrees(calls: list[MemberAnswer], panel: list[str], pass_score: float)
     if any(m not in texts for m in panel):
         return False
     return all(answers_agree(texts[a], texts[b], pass_score) for a, b in combinations(panel, 2))
+
+
+def panel_passes(calls: list[MemberAnswer], panel: list[str], reference: str | None,
+                 mode: JudgeMode, pass_score: float) -> bool | None:  # fmt: skip
+    """Whether a panel answer passes the reference answer (None: the query has none)."""
+    if reference is None:
+        return None
+    answers = [c for c in calls if c.member_id in panel and c.kind == "answer"]
+    scores = programmatic_verdicts(answers, reference, mode, "") or []
+    return any((v.score or 0.0) >= pass_score for v in scores)
 
 
 def escalation(agreed: bool, audit: bool, passed: bool | None,

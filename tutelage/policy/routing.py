@@ -118,10 +118,10 @@ def route(
     # In agreement mode the judge's own answer is what the others are judged against. With a
     # reference, the judge answers where the school compares it with the others (exploring,
     # audits), and not for a shadow, which the reference judges alone.
-    agreement = school.judge.mode == JudgeMode.AGREEMENT or has_reference
+    judge_answers = school.judge.mode == JudgeMode.AGREEMENT or has_reference
     judge_id = pick_judge(query_id, domain, school)
 
-    def with_judge(ids: list[str], judge: str = judge_id, needed: bool = agreement) -> list[str]:
+    def with_judge(ids: list[str], judge: str = judge_id, needed: bool = judge_answers) -> list[str]:
         return ids if not needed or judge in ids else [*ids, judge]
 
     if nearest < s.low_threshold:
@@ -143,51 +143,34 @@ def route(
     # With trust_domains, a domain is learned until someone earns it, however familiar the
     # query: familiarity says the school saw such questions, not that it knows who answers.
     if (nearest < s.high_threshold or s.trust_domains) and not trusted:
+        why = _learning_why(nearest, s)
         if panel is not None:
-            return _peer(query_id, panel, school, nearest, est, probation,
-                         _learning_why(nearest, s))  # fmt: skip
+            return _peer(query_id, panel, school, nearest, est, probation, why)
         # Under agreement judging the judge answers anyway: the two best others answer beside
         # it (and not the supervisor where a teacher judges in its place). With a reference the
         # reference judges, and the supervisor is the last resort.
-        leave_out = {supervisor.id, judge_id} if agreement else set()
-        pool = [m for m in active if m.id not in leave_out]
-        two = [m.id for m in _ranked(pool, est, s)[:2]]
-        why = _learning_why(nearest, s)
-        if has_reference and two and supervisor.id not in two:
-            # The reference judges the two for free; the supervisor answers where neither
-            # passes, and at pair_rate regardless (what it is compared with them on).
-            pair = stable_uniform(query_id, "pair") < s.pair_rate
-            return RouteDecision(
-                route=Route.HYBRID, answerers=two, panel=two, shadows=probation, judge=True,
-                audit=pair, judge_id=judge_id, nearest_similarity=nearest, estimates=est,
-                reason=(f"{why}: {' and '.join(two)} answer, the reference judges, "
-                        f"{supervisor.id} answers if neither passes"
-                        + ("; paired with the supervisor" if pair else "")),
-            )  # fmt: skip
-        return RouteDecision(
-            route=Route.HYBRID,
-            answerers=with_judge(two),
-            judge_id=judge_id,
-            shadows=probation,
-            judge=True,
-            nearest_similarity=nearest,
-            estimates=est,
-            reason=f"{why}: two best, supervisor judges",
-        )
+        leave_out = {supervisor.id, judge_id} if judge_answers else set()
+        two = [m.id for m in _ranked([m for m in active if m.id not in leave_out], est, s)[:2]]
+        decision = RouteDecision(route=Route.HYBRID, answerers=with_judge(two),
+                                 judge_id=judge_id, shadows=probation, judge=True,
+                                 nearest_similarity=nearest, estimates=est,
+                                 reason=f"{why}: two best, supervisor judges")  # fmt: skip
+        return _last_resort(query_id, decision, two, supervisor.id, why, s) if (
+            has_reference and two) else decision  # fmt: skip
     eligible = [m for m in active if m.id == supervisor.id or m.role_in(domain) in SOLO_ROLES]
     best = _ranked(eligible, est, s)[0]
     if panel is not None:
         peer_utility = peer_quality(panel, est[supervisor.id]) - s.cost_weight * panel.expected_cost
         if peer_utility > utility(est[best.id], best, s):
             return _peer(query_id, panel, school, nearest, est, _shadow(query_id, school, domain,
-                         panel.members), _familiar_why(nearest, s, trusted))  # fmt: skip
+                         panel.members), _familiar_why(nearest, s))  # fmt: skip
     decision = RouteDecision(
         route=Route.FAMILIAR,
         answerers=[best.id],
         judge=False,
         nearest_similarity=nearest,
         estimates=est,
-        reason=f"{_familiar_why(nearest, s, trusted)}: {best.id} answers alone",
+        reason=f"{_familiar_why(nearest, s)}: {best.id} answers alone",
     )
     if best.id != supervisor.id:
         rate = s.teacher_audit_rate if best.role_in(domain) == Role.TEACHER else s.ta_audit_rate
@@ -215,7 +198,21 @@ def _learning_why(nearest: float, s: RoutingSettings) -> str:
     return f"nearest {nearest:.3f}, in a domain no member has earned yet"
 
 
-def _familiar_why(nearest: float, s: RoutingSettings, trusted: bool) -> str:
+def _last_resort(query_id: str, decision: RouteDecision, two: list[str], supervisor: str,
+                 why: str, s: RoutingSettings) -> RouteDecision:  # fmt: skip
+    """Hybrid with a reference answer: the reference judges the two for free; the supervisor
+    answers where neither passes, and at pair_rate regardless (what it is compared with them
+    on). The query flow reviews them as a panel."""
+    pair = stable_uniform(query_id, "pair") < s.pair_rate
+    return decision.model_copy(update={
+        "answerers": two, "panel": two, "audit": pair,
+        "reason": (f"{why}: {' and '.join(two)} answer, the reference judges, "
+                   f"{supervisor} answers if neither passes"
+                   + ("; paired with the supervisor" if pair else "")),
+    })  # fmt: skip
+
+
+def _familiar_why(nearest: float, s: RoutingSettings) -> str:
     if nearest >= s.high_threshold:
         return f"nearest {nearest:.3f} >= high {s.high_threshold:.3f}"
     return f"nearest {nearest:.3f}, in a domain the school trusts a member with"

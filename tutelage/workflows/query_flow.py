@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from ..models import (
     AnswerRequest,
@@ -31,7 +31,7 @@ from ..policy import cost as cost_policy
 from ..policy.cache import pick_cache_hit
 from ..policy.cycles import due_cycles
 from ..policy.distill import exemplars_for, learns_from_exemplars
-from ..policy.peer import escalation, mark_escalated, pair_checks, panel_agrees
+from ..policy.peer import escalation, mark_escalated, pair_checks, panel_agrees, panel_passes
 from ..policy.presets import with_cost_weight
 from ..policy.routing import route
 from ..policy.scoring import pick_winner, programmatic_verdicts
@@ -111,9 +111,9 @@ async def run_query(
     calls = await _fan_out(inp, recall, decision, steps)
     panel_agreed, escalated = None, False
     if decision.panel:
-        decision, panel_agreed, escalated, more = await _review(inp, recall, decision, calls,
-                                                                steps)  # fmt: skip
-        calls += more
+        review = await _review(inp, recall, decision, calls, steps)
+        decision, panel_agreed, escalated = review.decision, review.agreed, review.escalated
+        calls += review.answers
     visible_ok = [c for c in calls if c.ok and not c.shadow]
     if not visible_ok and school.supervisor not in decision.answerers:
         # Everyone chosen failed: fall back to the supervisor rather than fail the query.
@@ -156,38 +156,41 @@ async def run_query(
     return await _finish(inp, recall, result, steps)
 
 
-async def _review(
-    inp: QueryInput, recall: RecallResult, decision: RouteDecision, calls: list[MemberAnswer],
-    steps: QuerySteps,
-) -> tuple[RouteDecision, bool, bool, list[MemberAnswer]]:  # fmt: skip
+class Review(NamedTuple):
+    """A panel's second step, done."""
+
+    decision: RouteDecision  # as it now stands
+    agreed: bool  # whether the panel's answers agreed
+    escalated: bool  # the supervisor stepped in because of the panel's answers
+    answers: list[MemberAnswer]  # the supervisor's answer, if it gave one
+
+
+async def _review(inp: QueryInput, recall: RecallResult, decision: RouteDecision,
+                  calls: list[MemberAnswer], steps: QuerySteps) -> Review:  # fmt: skip
     """A panel's second step (peer review; hybrid with a reference): an agreed or passing
     answer stands; otherwise, or on an audit, the supervisor answers or judges
-    (`policy.peer.escalation`). Returns the decision as it now stands, whether the panel
-    agreed, whether the supervisor stepped in because of the panel's answers, and the
-    supervisor's answer if it gave one."""
+    (`policy.peer.escalation`)."""
     school = recall.school
-    agreed = panel_agrees(calls, decision.panel, school.judge.pass_score)
-    passed = None
-    if inp.reference is not None:
-        panel_calls = [c for c in calls if c.member_id in decision.panel and c.kind == "answer"]
-        scores = programmatic_verdicts(panel_calls, inp.reference, school.judge.mode,
-                                       school.supervisor) or []  # fmt: skip
-        passed = any((v.score or 0.0) >= school.judge.pass_score for v in scores)
+    sup, pass_score = school.supervisor, school.judge.pass_score
+    agreed = panel_agrees(calls, decision.panel, pass_score)
+    passed = panel_passes(calls, decision.panel, inp.reference, school.judge.mode, pass_score)
     step, because = escalation(agreed, decision.audit, passed, school.judge.mode)
-    said = ("a panel answer passed the reference" if passed else "no panel answer passed"
-            ) if passed is not None else ("the panel agreed" if agreed else "the panel disagreed")  # fmt: skip
+    if passed is None:
+        said = "the panel agreed" if agreed else "the panel disagreed"
+    else:
+        said = "a panel answer passed the reference" if passed else "no panel answer passed"
     if not step:
-        return decision.model_copy(update={"reason": f"{decision.reason}; {said}"}), agreed, \
-            False, []  # fmt: skip
+        return Review(decision.model_copy(update={"reason": f"{decision.reason}; {said}"}),
+                      agreed, False, [])  # fmt: skip
     if step == "judge":
-        return decision.model_copy(update={"judge": True, "reason": f"{decision.reason}; {said}, "
-                                           f"{school.supervisor} judges"}), agreed, because, []  # fmt: skip
-    sup = school.supervisor
-    more = await _fan_out(inp, recall, decision.model_copy(update={"answerers": [sup],
-                                                                   "shadows": []}), steps)  # fmt: skip
-    return decision.model_copy(update={
+        return Review(decision.model_copy(update={
+            "judge": True, "reason": f"{decision.reason}; {said}, {sup} judges"}),
+            agreed, because, [])  # fmt: skip
+    answered = await _fan_out(inp, recall, decision.model_copy(update={"answerers": [sup],
+                                                                       "shadows": []}), steps)  # fmt: skip
+    return Review(decision.model_copy(update={
         "answerers": [*decision.answerers, sup], "judge": True,
-        "reason": f"{decision.reason}; {said}, {sup} answers"}), agreed, because, more  # fmt: skip
+        "reason": f"{decision.reason}; {said}, {sup} answers"}), agreed, because, answered)  # fmt: skip
 
 
 async def _finish(
