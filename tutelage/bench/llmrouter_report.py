@@ -21,9 +21,9 @@ from ..providers.catalog import ConfigCatalog
 from ..providers.replay import prompt_token_count
 from . import baselines as fixed
 from . import metrics
+from .common import BenchOptions, Run, learning_curve, report_stem, write_report
 from .datasets import Item
 from .llmrouter import model_prices
-from .runner import BenchOptions, Run, learning_curve, report_stem, write_report
 
 # The targets, against the best single model on the same items.
 TARGETS = {"agreement": {"accuracy_margin": 0.0, "cost_ratio": 0.35},
@@ -256,7 +256,9 @@ def plot(report: dict[str, Any], path: Path) -> Path:
         if at:
             curve.vlines(at, 0, 1, transform=curve.get_xaxis_transform(), colors=colour,
                          alpha=0.35, linewidth=0.8, label=f"{kind} ({len(at)})")  # fmt: skip
-    curve.legend(fontsize=7, loc="upper right")
+    lines, names = curve.get_legend_handles_labels()
+    more, more_names = acc.get_legend_handles_labels()
+    curve.legend(lines + more, names + more_names, fontsize=7, loc="upper right")
     curve.set_title(f"learning along the stream (cost_weight {report['cost_weight']:g})")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

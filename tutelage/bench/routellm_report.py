@@ -14,8 +14,8 @@ from rich.table import Table
 
 from ..config import TutelageConfig
 from . import metrics
+from .common import BenchOptions, Run, learning_curve, report_stem, scored, write_report
 from .datasets import STRONG, WEAK, Item
-from .runner import BenchOptions, Run, learning_curve, report_stem, scored, write_report
 
 ROUTELLM_BEST = {  # published best routers: (CPT50 %, CPT80 %, APGR)
     "gsm8k": (33.6, 63.3, 0.622),
