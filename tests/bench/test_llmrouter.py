@@ -122,7 +122,14 @@ async def test_report_carries_the_school_and_every_baseline(tmp_path: Path) -> N
     kinds = {e["event"] for e in online["events"]}
     assert kinds & {"spawn", "retire", "promote", "activate"}, online["events"]
     assert all(e["query"] % 8 == 0 for e in online["events"])
-    assert set(online["final_roster_by_domain"]) >= {"*"}
+    rosters = online["final_roster_by_domain"]
+    assert {e["member"] for e in online["events"]} <= set(rosters["*"])
+    # Under a domain: who takes part there; a candidate spawned elsewhere is not listed.
+    spawned = {e["member"]: e["domain"] for e in online["events"] if e["event"] == "spawn"}
+    for domain, roles in rosters.items():
+        if domain != "*":
+            assert "retired" not in roles.values()
+            assert all(spawned.get(m, domain) == domain for m in roles), (domain, roles)
     targets = online["targets"]
     assert targets["accuracy_at_least"] == pytest.approx(best["accuracy"])  # agreement judging
     assert targets["cost_at_most_usd"] == pytest.approx(0.35 * best["cost_usd"])

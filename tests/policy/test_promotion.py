@@ -150,3 +150,36 @@ def test_a_step_needs_some_score_bar() -> None:
 
     with pytest.raises(ValidationError, match="min_score, max_deficit, or both"):
         Step(min_judged=10, min_win_rate=0.5)
+
+
+def test_a_noisy_window_demotes_only_without_a_confidence_bound() -> None:
+    """8 right of the last 20 where the supervisor averages 0.58: the raw mean (0.40) is below
+    both bars; at z = 1.64 its upper bound (0.58) is not, so the teacher keeps its role."""
+    teacher = _member("a", math=Role.TEACHER)
+    window = MemberDomainStats(member_id="a", domain="math", judged=135, wins=120,
+                               score_sum=70, recent_scores=[1.0] * 8 + [0.0] * 12,
+                               sup_judged=100, sup_score_sum=58)  # fmt: skip
+    plan = plan_promotions([window], [teacher], "sup", PromotionSettings())
+    assert [(p.action, p.reason[:35]) for p in plan] == [
+        (Action.DEMOTE, "last 20 judged answers average 0.40")]
+    sure = PromotionSettings(demote_confidence_z=1.64)
+    assert plan_promotions([window], [teacher], "sup", sure) == []
+    # 2 right of 20 is far enough below to demote at that z too, and says its bound.
+    window.recent_scores = [1.0] * 2 + [0.0] * 18
+    plan = plan_promotions([window], [teacher], "sup", sure)
+    assert [p.action for p in plan] == [Action.DEMOTE]
+    assert "(upper bound 0.26)" in plan[0].reason
+
+
+def test_a_member_its_recent_answers_would_demote_is_not_promoted() -> None:
+    """Clearing the bar on its whole record is not enough while the last 20 answers would
+    take the role straight back (promoted, demoted, promoted ... every cycle)."""
+    record = _stats("a", "math", 80, 78, 0.97, recent=[0.2] * 20)
+    # As a TA it is demoted, not made a teacher; as a student it stays one.
+    plan = plan_promotions([record], [_member("a", math=Role.TA)], "sup", PromotionSettings())
+    assert [p.action for p in plan] == [Action.DEMOTE]
+    plan = plan_promotions([record], [_member("a")], "sup", PromotionSettings())
+    assert plan == []
+    record.recent_scores = [1.0] * 20
+    plan = plan_promotions([record], [_member("a")], "sup", PromotionSettings())
+    assert [p.action for p in plan] == [Action.PROMOTE]

@@ -16,6 +16,8 @@ from rich.table import Table
 
 from ..config import TutelageConfig
 from ..models import JudgeMode, QueryInput, QueryResult
+from ..models.roster import Role
+from ..policy.routing import on_probation_here
 from ..providers.catalog import ConfigCatalog
 from ..providers.embedders import make_embedder
 from . import metrics
@@ -109,11 +111,17 @@ def _model_of(catalog: ConfigCatalog, member_id: str | None) -> str | None:
 
 
 def _roster_by_domain(services: Any, seen: list[str | None]) -> dict[str, dict[str, str]]:
-    """Each member's role in every domain: the discovered ones and those queries carried."""
-    school = services.school
-    domains = ["*", *sorted(set(services.clusters) | {d for d in seen if d})]
-    return {d: {m.id: m.role_in(None if d == "*" else d).value for m in school.members}
-            for d in domains}  # fmt: skip
+    """The whole roster under "*"; under each domain (the discovered ones and those queries
+    carried) the members that take part there with their role: not those retired from it, nor
+    a candidate on probation in another domain."""
+    members = services.school.members
+    by_domain = {"*": {m.id: m.role_in(None).value for m in members}}
+    for d in sorted(set(services.clusters) | {d for d in seen if d}):
+        roles = {m.id: (m, m.role_in(d)) for m in members}
+        by_domain[d] = {mid: role.value for mid, (m, role) in roles.items()
+                        if role != Role.RETIRED
+                        and (role != Role.PROBATION or on_probation_here(m, d))}  # fmt: skip
+    return by_domain
 
 
 async def run_once(

@@ -148,6 +148,10 @@ class PromotionSettings(BaseModel):
     # A TA or teacher below `demote_below` keeps its role while its recent mean stays within
     # this margin of the supervisor's mean in the domain (it is no worse than the supervisor).
     demote_margin: float = 0.05
+    # Demote only when the upper Wilson bound (this z) of the recent mean is below both bars:
+    # 20 answers are a noisy sample, and a role lost to noise is soon won back (flapping).
+    # 0: the recent mean itself.
+    demote_confidence_z: float = Field(0.0, ge=0)
     confidence_z: float = 1.0  # Wilson bound at about 84% one-sided
     # Promote in "*" (every domain at once) on the queries recorded before any domain was
     # assigned; off: roles are earned domain by domain (a stream that mixes unlike tasks).

@@ -67,6 +67,26 @@ def _clears(s: MemberDomainStats, step: Step, z: float) -> tuple[bool, str]:
     return ok, figures
 
 
+def _falling(s: MemberDomainStats, settings: PromotionSettings) -> str | None:
+    """Why the member's recent answers fall short of its role, or None: over the last
+    `demote_window` judged answers, the upper bound of their mean (z = `demote_confidence_z`)
+    is below `demote_below` and below the supervisor's mean in the domain by more than
+    `demote_margin`."""
+    recent = s.recent_scores[: settings.demote_window]
+    if len(recent) < settings.demote_window:
+        return None
+    mean = sum(recent) / len(recent)
+    z = settings.demote_confidence_z
+    upper = 1.0 - wilson_lower(len(recent) - sum(recent), len(recent), z) if z > 0 else mean
+    sup_mean = s.sup_score_sum / s.sup_judged if s.sup_judged else 1.0
+    if upper < settings.demote_below and upper < sup_mean - settings.demote_margin:
+        bound = f" (upper bound {upper:.2f})" if z > 0 else ""
+        return (f"last {len(recent)} judged answers average {mean:.2f}{bound} "
+                f"< {settings.demote_below:.2f}, and below the supervisor's "
+                f"{sup_mean:.2f} by more than {settings.demote_margin:.2f}")
+    return None
+
+
 def plan_promotions(
     stats: list[MemberDomainStats],
     roster: list[MemberState],
@@ -88,22 +108,16 @@ def plan_promotions(
         z = settings.confidence_z
         step = {Role.PROBATION: settings.probation_to_student, Role.STUDENT: settings.student_to_ta,
                 Role.TA: settings.ta_to_teacher}.get(role)  # fmt: skip
+        falling = _falling(s, settings)
         if step is not None:
             ok, figures = _clears(s, step, z)
-            if ok:
+            # A member its recent answers would demote is not promoted: the role would not last.
+            if ok and falling is None:
                 action = Action.ACTIVATE if role == Role.PROBATION else Action.PROMOTE
                 planned.append(PlannedTransition(member_id=s.member_id, domain=s.domain,
                                                  action=action, reason=figures))  # fmt: skip
                 continue
-        recent = s.recent_scores[: settings.demote_window]
-        if role in (Role.TA, Role.TEACHER) and len(recent) >= settings.demote_window:
-            mean = sum(recent) / len(recent)
-            sup_mean = s.sup_score_sum / s.sup_judged if s.sup_judged else 1.0
-            if mean < settings.demote_below and mean < sup_mean - settings.demote_margin:
-                planned.append(PlannedTransition(
-                    member_id=s.member_id, domain=s.domain, action=Action.DEMOTE,
-                    reason=(f"last {len(recent)} judged answers average {mean:.2f} "
-                            f"< {settings.demote_below:.2f}, and below the supervisor's "
-                            f"{sup_mean:.2f} by more than {settings.demote_margin:.2f}"),
-                ))  # fmt: skip
+        if role in (Role.TA, Role.TEACHER) and falling is not None:
+            planned.append(PlannedTransition(member_id=s.member_id, domain=s.domain,
+                                             action=Action.DEMOTE, reason=falling))  # fmt: skip
     return planned

@@ -11,10 +11,12 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm  # noqa: E402
+from litellm import CustomLLM  # noqa: E402
+from litellm.types.utils import ModelResponse  # noqa: E402
 
 litellm.telemetry = False
 litellm.suppress_debug_info = True
 # Temporal owns every retry: litellm must not retry inside an activity.
 litellm.num_retries = 0
 
-__all__ = ["litellm"]
+__all__ = ["CustomLLM", "ModelResponse", "litellm"]

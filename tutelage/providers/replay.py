@@ -13,11 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from litellm import CustomLLM
-from litellm.types.utils import ModelResponse
-
 from ..bench.datasets import Recording, prompt_key, recordings
-from ._litellm import litellm
+from ._litellm import CustomLLM, ModelResponse, litellm
 
 TOKEN_MODEL = "gpt-4"  # litellm counts with its bundled cl100k encoding for this name
 
