@@ -60,9 +60,9 @@ bench: $(VENV)/.installed-bench+test+local $(PROXY_VENV)/bin/litellm
 	$(BIN)/python benchmarks/router_ceiling.py --dataset gsm8k
 	$(BIN)/python benchmarks/router_ceiling.py --dataset mmlu --limit 2000
 	$(BIN)/tutelage bench --config examples/llmrouter.toml --dataset llmrouter --protocol both \
-		--sweep 0,0.2,0.5,1,2 --out-dir bench-out/llmrouter
+		--sweep 0,0.2,0.5,2 --out-dir bench-out/llmrouter
 	$(BIN)/tutelage bench --config examples/llmrouter.toml --dataset llmrouter --protocol both \
-		--sweep 0,0.2,0.5,1,2 --out-dir bench-out/llmrouter --judge reference
+		--sweep 0,0.2,0.5,2 --out-dir bench-out/llmrouter --judge reference
 	$(BIN)/python benchmarks/llmrouter_ceiling.py
 
 $(PROXY_VENV)/bin/litellm:
