@@ -34,19 +34,19 @@ async def _ask(s: Any, text: str, **kw: Any) -> QueryResult:
                                                        **kw))  # fmt: skip
 
 
-async def _with_panel(s: Any) -> None:
-    """Seed the memory with one query (so the next is not novel), then give the school a panel
-    for unclustered queries, as the promotion cycle would."""
+async def _ask_the_panel(s: Any) -> QueryResult:
+    """Seed the memory with one query (so the next is not novel), give the school a panel for
+    unclustered queries, as the promotion cycle would, and ask a query like the first."""
     seed = await _ask(s, "What is six times seven?")
     assert seed.route == Route.NOVEL
     s.services.roster.replace_judges({}, {"*": PANEL})
     s.services.refresh()
+    return await _ask(s, "Compute six multiplied by seven.")
 
 
 async def test_an_agreeing_panel_answers_without_the_supervisor(school: Any) -> None:
     async with school(members=_members("So six sevens: #### 42")) as s:
-        await _with_panel(s)
-        r = await _ask(s, "Compute six multiplied by seven.")
+        r = await _ask_the_panel(s)
         calls = s.services.ledger.rows("SELECT member_id, kind FROM calls WHERE query_id = ? "
                                        "ORDER BY member_id", [r.query_id])  # fmt: skip
         agreements = s.services.ledger.rows(
@@ -63,8 +63,7 @@ async def test_a_disagreeing_panel_calls_the_supervisor_and_its_verdicts_are_mar
     school: Any,
 ) -> None:
     async with school(members=_members("#### 41")) as s:
-        await _with_panel(s)
-        r = await _ask(s, "Compute six multiplied by seven.")
+        r = await _ask_the_panel(s)
         verdicts = s.services.ledger.rows("SELECT member_id, judge, score FROM verdicts WHERE "
                                           "query_id = ? ORDER BY member_id", [r.query_id])  # fmt: skip
         stats_rows = s.services.ledger.rows(
@@ -96,8 +95,7 @@ async def test_with_a_reference_the_supervisor_answers_only_when_no_student_pass
 
 async def test_peer_review_replays_deterministically(school: Any) -> None:
     async with school(members=_members("#### 41")) as s:
-        await _with_panel(s)
-        r = await _ask(s, "Compute six multiplied by seven.")
+        r = await _ask_the_panel(s)
         history = await s.client.get_workflow_handle(r.workflow_id).fetch_history()
     replayer = Replayer(workflows=[QueryWorkflow], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)

@@ -9,9 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from ..models.lifecycle import Transition
+from ..providers.catalog import ConfigCatalog
 from . import metrics
 
 DEFAULT_SWEEP = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+
+
+def recorded_model(catalog: ConfigCatalog, member_id: str | None) -> str | None:
+    """The recorded model behind a member (a spawned one answers as its template)."""
+    spec = catalog.spec(member_id) if member_id is not None else None
+    return spec.model.removeprefix("replay/") if spec is not None else None
 
 
 @dataclass

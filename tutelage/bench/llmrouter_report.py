@@ -21,7 +21,7 @@ from ..providers.catalog import ConfigCatalog
 from ..providers.replay import prompt_token_count
 from . import baselines as fixed
 from . import metrics
-from .common import BenchOptions, Run, learning_curve, report_stem, write_report
+from .common import BenchOptions, Run, learning_curve, recorded_model, report_stem, write_report
 from .datasets import Item
 from .llmrouter import model_prices
 
@@ -59,11 +59,6 @@ def event_kind(old: str, new: str) -> str:
     return "change"
 
 
-def _model(catalog: ConfigCatalog, member: str) -> str | None:
-    spec = catalog.spec(member)
-    return spec.model.removeprefix("replay/") if spec else None
-
-
 def _accuracy(items: list[Item], model: str | None) -> float | None:
     if not items or model is None or model not in items[0].scores:
         return None
@@ -82,7 +77,7 @@ def _events(run: Run, items: list[Item], catalog: ConfigCatalog,
                                  "domain": domain, "from": old, "to": new,
                                  "reason": reasons.get((query, member, domain, new), "")}  # fmt: skip
         if new == "teacher":
-            event["check"] = _teacher_check(run, items, domain, _model(catalog, member),
+            event["check"] = _teacher_check(run, items, domain, recorded_model(catalog, member),
                                             supervisor_model)  # fmt: skip
         out.append(event)
     return out
@@ -131,7 +126,7 @@ def llmrouter_report(
     n = len(counted)
     costed = _costed(items, model_prices(opts.data_dir))
     catalog = ConfigCatalog(base)
-    sup_model = _model(catalog, base.supervisor) or ""
+    sup_model = recorded_model(catalog, base.supervisor) or ""
     rows = [costed[i] for i in counted_at]
     base_figures: dict[str, metrics.Summary] = {}
     best_model, base_figures["best_single"] = fixed.best_single(rows, sup_model)

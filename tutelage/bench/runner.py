@@ -16,13 +16,12 @@ from rich.table import Table
 
 from ..config import TutelageConfig
 from ..models import JudgeMode, QueryInput, QueryResult
-from ..models.roster import Role
-from ..policy.routing import on_probation_here
+from ..policy.routing import takes_part
 from ..providers.catalog import ConfigCatalog
 from ..providers.embedders import make_embedder
 from . import metrics
 from .common import DEFAULT_SWEEP as DEFAULT_SWEEP
-from .common import BenchOptions, Run
+from .common import BenchOptions, Run, recorded_model
 from .datasets import DatasetError, Item, sample_stream
 from .engines import CachedEmbedder, open_engine
 from .llmrouter_report import llmrouter_report
@@ -104,12 +103,6 @@ def _changes(at: int, before: dict[str, dict[str, str]], now: dict[str, dict[str
     return out
 
 
-def _model_of(catalog: ConfigCatalog, member_id: str | None) -> str | None:
-    """The recorded model behind a member (a spawned one answers as its template)."""
-    spec = catalog.spec(member_id) if member_id is not None else None
-    return spec.model.removeprefix("replay/") if spec is not None else None
-
-
 def _roster_by_domain(services: Any, seen: list[str | None]) -> dict[str, dict[str, str]]:
     """The whole roster under "*"; under each domain (the discovered ones and those queries
     carried) the members that take part there with their role: not those retired from it, nor
@@ -117,10 +110,7 @@ def _roster_by_domain(services: Any, seen: list[str | None]) -> dict[str, dict[s
     members = services.school.members
     by_domain = {"*": {m.id: m.role_in(None).value for m in members}}
     for d in sorted(set(services.clusters) | {d for d in seen if d}):
-        roles = {m.id: (m, m.role_in(d)) for m in members}
-        by_domain[d] = {mid: role.value for mid, (m, role) in roles.items()
-                        if role != Role.RETIRED
-                        and (role != Role.PROBATION or on_probation_here(m, d))}  # fmt: skip
+        by_domain[d] = {m.id: m.role_in(d).value for m in members if takes_part(m, d)}
     return by_domain
 
 
@@ -143,7 +133,7 @@ async def run_once(
                 domain=it.subject if opts.task_labels else None,
             )  # fmt: skip
             result: QueryResult = await engine.ask(query)
-            model = _model_of(catalog, result.winner)
+            model = recorded_model(catalog, result.winner)
             run.outcomes.append(metrics.Outcome(
                 score=it.score(model) if model and result.status == "ok" else 0.0,
                 strong_called=result.supervisor_called, cost_usd=result.cost_usd))  # fmt: skip

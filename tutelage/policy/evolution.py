@@ -19,6 +19,7 @@ from ..models.lifecycle import (
     SpawnPlan,
 )
 from ..models.roster import ALL_DOMAINS, Role
+from .peer import pair_cost
 from .promotion import relative_bounds, wilson_lower
 
 
@@ -145,8 +146,7 @@ def may_review(pair: PairStats, costs: dict[str, float], settings: PeerReviewSet
     enough, and its agreed answers' reliability is not yet known to fall short."""
     if pair.together <= 0:
         return False
-    cost = costs.get(pair.member_a, 1.0) + costs.get(pair.member_b, 1.0)
-    cost += 1.0 - pair.agreed / pair.together
+    cost = pair_cost(pair, costs)
     upper = 1.0 - wilson_lower(pair.agreed_judged - pair.agreed_right, pair.agreed_judged, z)
     return cost < 1.0 and (pair.agreed_judged == 0 or upper >= settings.min_reliability)
 

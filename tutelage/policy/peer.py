@@ -84,6 +84,13 @@ def mark_escalated(verdicts: list[Verdict], panel: list[str], has_reference: boo
             else v.model_copy(update={"judge": v.judge + ESCALATED}) for v in verdicts]  # fmt: skip
 
 
+def pair_cost(pair: PairStats, costs: dict[str, float]) -> float:
+    """A pair's expected cost per query, relative to the supervisor's: both members, plus the
+    supervisor on every disagreement (a member of unknown price counts as the supervisor)."""
+    agree_rate = pair.agreed / pair.together if pair.together > 0 else 0.0
+    return costs.get(pair.member_a, 1.0) + costs.get(pair.member_b, 1.0) + (1.0 - agree_rate)
+
+
 def plan_peer_review(
     pairs: list[PairStats],
     roster: list[MemberState],
@@ -109,7 +116,7 @@ def plan_peer_review(
             continue
         reliability = wilson_lower(p.agreed_right, p.agreed_judged, z)
         agree_rate = p.agreed / p.together
-        cost = costs.get(p.member_a, 1.0) + costs.get(p.member_b, 1.0) + (1.0 - agree_rate)
+        cost = pair_cost(p, costs)
         if reliability < settings.min_reliability or cost >= 1.0:
             continue
         panel = PeerPanel(

@@ -71,6 +71,13 @@ def on_probation_here(member: Member, domain: str | None) -> bool:
             or (domain or ALL_DOMAINS) in member.roles)  # fmt: skip
 
 
+def takes_part(member: Member, domain: str | None) -> bool:
+    """Whether a member answers (or shadows) in this domain at all: not retired from it, and
+    not on probation for another."""
+    role = member.role_in(domain)
+    return role != Role.RETIRED and (role != Role.PROBATION or on_probation_here(member, domain))
+
+
 def active_panel(school: SchoolSnapshot, domain: str | None) -> PeerPanel | None:
     """The domain's peer panel when peer review is on and its members may still answer."""
     panel = school.peers.get(domain or ALL_DOMAINS)
@@ -221,9 +228,8 @@ def _familiar_why(nearest: float, s: RoutingSettings) -> str:
 def _shadow(query_id: str, school: SchoolSnapshot, domain: str | None,
             answering: list[str]) -> list[str]:  # fmt: skip
     """At the shadow rate, one member not otherwise asked answers too, to be judged."""
-    students = [m for m in school.members if m.role_in(domain) != Role.RETIRED
-                and m.id not in answering and m.id != school.supervisor
-                and (m.role_in(domain) != Role.PROBATION or on_probation_here(m, domain))]  # fmt: skip
+    students = [m for m in school.members if takes_part(m, domain)
+                and m.id not in answering and m.id != school.supervisor]  # fmt: skip
     if students and stable_uniform(query_id, "shadow") < school.routing.shadow_rate:
         return [students[int(stable_uniform(query_id, "shadow-pick") * len(students))].id]
     return []
