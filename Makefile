@@ -43,6 +43,7 @@ demo-local: $(VENV)/.installed-bench+local
 
 test: $(VENV)/.installed-test+bench+local
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_redis.sh
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev+test+bench+local
@@ -53,6 +54,7 @@ bench: $(VENV)/.installed-bench+test+local $(PROXY_VENV)/bin/litellm
 	$(BIN)/python benchmarks/query_path.py
 	$(BIN)/python benchmarks/scale_out.py
 	$(BIN)/python benchmarks/gateway_vs_litellm.py --proxy $(PROXY_VENV)/bin/litellm
+	$(BIN)/python benchmarks/admission.py
 	$(BIN)/python benchmarks/start_latency.py
 	$(BIN)/python benchmarks/local_model.py
 	$(BIN)/tutelage bench --dataset gsm8k --protocol split

@@ -113,3 +113,41 @@ def school(client: Client, tmp_path: Path) -> Callable[..., Any]:
             services.close()
 
     return start
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real Redis server (Debian's redis-server, which `make test` installs) on a loopback
+    port, for the suite; the keys' usage counters are tested against it."""
+    import shutil
+    import subprocess
+    import time
+
+    from tutelage.workers.devserver import free_port
+    from tutelage.workers.processes import die_with_parent
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (make test installs it with apt-get)")
+    port = free_port()
+    folder = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(die_with_parent([binary, "--port", str(port), "--bind", "127.0.0.1",
+                                             "--save", "", "--appendonly", "no",
+                                             "--dir", str(folder)]),
+                            stdout=(folder / "redis.log").open("ab"), stderr=subprocess.STDOUT)  # fmt: skip
+    import redis
+
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise AssertionError((folder / "redis.log").read_text()) from None
+            time.sleep(0.05)
+    client.close()
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)

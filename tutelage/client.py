@@ -28,7 +28,8 @@ def new_query_id(text: str) -> str:
 
 
 async def start_query(
-    client: Client, config: TutelageConfig, query: QueryInput, timeout_s: float | None = None
+    client: Client, config: TutelageConfig, query: QueryInput, timeout_s: float | None = None,
+    rpc_timeout_s: float | None = None,
 ) -> WorkflowHandle[Any, QueryResult]:
     """Start one QueryWorkflow. Eager start: when a worker for the school's queue runs in this
     process on the same client (`tutelage up`), the server hands it the first workflow task in
@@ -45,6 +46,7 @@ async def start_query(
         # no upsert of its own (one history event and one visibility write less per query).
         search_attributes=TypedSearchAttributes([SearchAttributePair(sa.TENANT, query.tenant)]),
         request_eager_start=True,
+        rpc_timeout=timedelta(seconds=rpc_timeout_s) if rpc_timeout_s else None,
     )
 
 

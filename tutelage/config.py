@@ -136,6 +136,16 @@ class DistillationConfig(_Strict):
     exemplars_k: int = Field(3, ge=0, le=16)  # worked examples in a student's prompt
     held_out: int = Field(20, ge=0)  # judged queries the quality gate re-asks
     window: int = Field(5000, ge=1)
+    # Tenants whose exemplars may be shown to each other's queries (one shared pool). Every
+    # other tenant's queries see only that tenant's own exemplars.
+    shared_exemplar_tenants: list[str] = Field(default_factory=list)
+
+    @field_validator("shared_exemplar_tenants")
+    @classmethod
+    def _named(cls, tenants: list[str]) -> list[str]:
+        if any(not t for t in tenants):
+            raise ValueError("a tenant in the shared exemplar pool needs a name")
+        return tenants
 
 
 class GatewayConfig(_Strict):
@@ -154,6 +164,15 @@ class GatewayConfig(_Strict):
     auth: str = Field("keys", pattern=r"^(keys|none)$")
     # How long a gateway trusts what it read of a key: a revocation holds within this long.
     key_cache_s: float = Field(2.0, ge=0)
+    # Where keys' usage (requests and tokens per minute, spend against budgets) is counted:
+    # "memory" in the gateway's process (one gateway: `tutelage up`), or a Redis URL
+    # (redis://host:6379/0) that every gateway of the school shares.
+    counters: str = Field("memory", pattern=r"^(memory|rediss?://\S+)$")
+    # Who may read /metrics: "admin" (an admin key, as the dashboard) or "open". With
+    # `auth = "none"` it is open.
+    metrics_auth: str = Field("admin", pattern=r"^(admin|open)$")
+    # How long a dashboard sign-in lasts: the session cookie expires then (8 hours).
+    session_ttl_s: float = Field(8 * 3600.0, ge=60)
 
 
 class ReplayConfig(_Strict):
@@ -343,6 +362,10 @@ def parse_config(raw: dict[str, Any], path: Path) -> TutelageConfig:
         raise ConfigError(path, key, msg + more) from None
     base = path.resolve().parent
     cfg.data_dir = _under(base, Path(os.environ.get("TUTELAGE_DATA_DIR") or cfg.data_dir))
+    counters = os.environ.get("TUTELAGE_COUNTERS")
+    if counters:  # compose and CI point every process of a school at one Redis this way
+        cfg.gateway = GatewayConfig.model_validate({**cfg.gateway.model_dump(),
+                                                    "counters": counters})  # fmt: skip
     for lm in cfg.local_models:
         if lm.path is not None:
             lm.path = _under(base, lm.path)

@@ -42,6 +42,15 @@ STORE_RETRY = RetryPolicy(
 )
 
 RECALL_TIMEOUT = timedelta(seconds=30)
+# Settling a query's usage in the shared counters (Redis): one round trip, retried a while.
+SETTLE_TIMEOUT = timedelta(seconds=10)
+SETTLE_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=500),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=10,
+    non_retryable_error_types=["ConfigurationError"],
+)
 RECORD_TIMEOUT = timedelta(seconds=60)
 JUDGE_TIMEOUT = timedelta(seconds=180)
 # Slack above a member's own timeout so Temporal's limit never fires before litellm's.

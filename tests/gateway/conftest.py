@@ -43,6 +43,7 @@ auth = "{auth}"
 port = {port}
 request_timeout_s = {timeout}
 keepalive_s = 0.05
+counters = "{counters}"
 [[members]]
 id = "sup"
 model = "openai/sup-model"
@@ -83,11 +84,13 @@ class Served:
 
 
 def write_school(root: Path, port: int, timeout: float = 30, sup_extra: str = OK_PARAMS,
-                 stu_extra: str = OK_PARAMS, auth: str = "none") -> Path:  # fmt: skip
+                 stu_extra: str = OK_PARAMS, auth: str = "none",
+                 counters: str = "memory") -> Path:  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
     path = root / "tutelage.toml"
     path.write_text(SCHOOL.format(queue=f"gw-{uuid.uuid4().hex[:8]}", port=port, timeout=timeout,
-                                  sup_extra=sup_extra, stu_extra=stu_extra, auth=auth))  # fmt: skip
+                                  sup_extra=sup_extra, stu_extra=stu_extra, auth=auth,
+                                  counters=counters))  # fmt: skip
     return path
 
 

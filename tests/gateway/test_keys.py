@@ -93,9 +93,10 @@ def test_list_with_no_keys_says_how_to_make_one(tmp_path: Path, temporal_env: An
     assert "--budget-day must be greater than 0" in bad[0].stderr and "--tpm" in bad[1].stderr
 
 
-def test_limits_hold_across_two_gateways(temporal_env: Any, tmp_path: Path) -> None:
+def test_limits_hold_across_two_gateways(temporal_env: Any, tmp_path: Path,
+                                        redis_url: str) -> None:  # fmt: skip
     address = temporal_env.client.service_client.config.target_host
-    with serve_school(address, tmp_path / "school", auth="keys") as keyed:
+    with serve_school(address, tmp_path / "school", auth="keys", counters=redis_url) as keyed:
         _limits_across_gateways(keyed, tmp_path)
 
 
@@ -135,9 +136,13 @@ def _limits_across_gateways(keyed: Served, tmp_path: Path) -> None:
         with pytest.raises(openai.RateLimitError) as spent:
             sdk.chat.completions.create(model="tutelage", messages=[{"role": "user",
                                                                       "content": "And 3 + 3?"}])  # fmt: skip
-        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+        admin = _keys(keyed, "create", "--tenant", "default", "--admin").stdout.strip().splitlines()[-1]
+        closed = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10)
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10,
+                            headers={"authorization": f"Bearer {admin}"}).text  # fmt: skip
     finally:
         stop(second)
+    assert closed.status_code == 401  # /metrics wants an admin key (gateway.metrics_auth)
     assert [a.status_code for a in rpm] == [200, 200, 429], [a.text for a in rpm]
     err = rpm[2].json()["error"]
     assert err["code"] == "rate_limit_exceeded" and "2 requests per minute" in err["message"]
@@ -167,3 +172,45 @@ def _limits_across_gateways(keyed: Served, tmp_path: Path) -> None:
     assert day_key["usage"]["day_usd"] > 1e-06 and "sha256" not in day_key
     day_row = next(line for line in listed.stdout.splitlines() if made["day"].split("-")[1] in line)
     assert "$0.000000 / $0.000000" not in day_row and "$0.0" in day_row, listed.stdout
+
+
+async def test_a_burst_on_a_limited_key_is_answered_and_leaves_every_tenant_up(
+    temporal_env: Any, tmp_path: Path
+) -> None:
+    """200 requests at once on a key with a rate and a budget (the burst that used to put the
+    keys workflow in a failed state and answer every tenant 503): all are answered; another
+    tenant's key keeps working during and after; the spend is counted once per query."""
+    address = temporal_env.client.service_client.config.target_host
+    with serve_school(address, tmp_path, auth="keys") as keyed:
+        await _burst(keyed)
+
+
+async def _burst(keyed: Served) -> None:
+    import asyncio
+
+    burst_key = _keys(keyed, "create", "--tenant", "acme", "--rpm", "100000", "--budget-day",
+                      "1000").stdout.strip().splitlines()[-1]  # fmt: skip
+    other_key = _keys(keyed, "create", "--tenant", "globex").stdout.strip().splitlines()[-1]
+    burst = openai.AsyncOpenAI(base_url=keyed.base_url, api_key=burst_key, max_retries=0,
+                               timeout=120)  # fmt: skip
+    other = openai.AsyncOpenAI(base_url=keyed.base_url, api_key=other_key, max_retries=0,
+                               timeout=120)  # fmt: skip
+
+    async def ask(client: openai.AsyncOpenAI, text: str) -> Any:
+        r = await client.chat.completions.create(model="tutelage", messages=[
+            {"role": "user", "content": text}])  # fmt: skip
+        return r.model_extra["tutelage"]  # type: ignore[index]
+
+    answers = await asyncio.gather(
+        *[ask(burst, f"Burst question {i}: what is {i} plus {i}?") for i in range(200)],
+        *[ask(other, f"Other question {i}: what is {i} minus 1?") for i in range(5)],
+        return_exceptions=True,
+    )  # fmt: skip
+    failed = [a for a in answers if isinstance(a, BaseException)]
+    assert failed == [], failed[:3]
+    after = await ask(other, "And after the burst: what is 2 plus 2?")
+    assert after["route"] in {"novel", "hybrid", "familiar", "cache"}
+    listed = json.loads(_keys(keyed, "list", "--json").stdout)
+    row = next(k for k in listed if k["key_id"] == burst_key.split("-")[1])
+    spent = sum(a["cost_usd"] for a in answers[:200])  # type: ignore[index]
+    assert row["usage"]["day_usd"] == pytest.approx(spent, rel=1e-6)

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from tutelage.config import ConfigError, DistillationConfig, parse_config
 from tutelage.models import Member, Role
 from tutelage.models.lifecycle import Exemplar
 from tutelage.policy.distill import (
     choose_exemplars,
     exemplar_messages,
+    exemplar_tenants,
     exemplars_for,
+    export_dir_name,
     gate,
     learns_from_exemplars,
     to_chat_jsonl_record,
+    visible_to,
 )
 
 
@@ -61,3 +69,46 @@ def test_exemplars_come_from_the_supervisor_and_teachers_only() -> None:
     from tutelage.policy.distill import exemplar_sources
 
     assert exemplar_sources(members) == ["sup", "t"]
+
+
+def test_a_tenant_sees_only_its_own_exemplars_unless_the_config_pools_it() -> None:
+    assert exemplar_tenants("a", []) == ["a"]
+    assert exemplar_tenants("b", ["a", "c"]) == ["b"], "a tenant outside the pool: its own only"
+    assert exemplar_tenants("a", ["c", "a", "c"]) == ["a", "c"], "a pooled tenant: the pool"
+    assert exemplar_tenants("", ["a"]) == [], "the unknown tenant is nobody's"
+
+
+def test_visible_rows_keep_their_order_and_never_the_unknown_tenants() -> None:
+    bank = [_ex("a1").model_copy(update={"tenant": "a"}),
+            _ex("b1").model_copy(update={"tenant": "b"}),
+            _ex("old"),  # banked before exemplars carried a tenant
+            _ex("a2").model_copy(update={"tenant": "a"})]  # fmt: skip
+    assert _ex("old").tenant == ""
+    assert [e.exemplar_id for e in visible_to("b", [], bank)] == ["b1"]
+    assert [e.exemplar_id for e in visible_to("a", [], bank)] == ["a1", "a2"]
+    assert [e.exemplar_id for e in visible_to("a", ["a", "b"], bank)] == ["a1", "b1", "a2"]
+    assert [e.exemplar_id for e in visible_to("c", ["a", "b"], bank)] == []
+
+
+def test_an_exemplar_from_an_old_history_loads_with_an_unknown_tenant() -> None:
+    old = {"exemplar_id": "q1", "domain": "math", "question": "q", "answer": "a",
+           "source": "sup", "score": 1.0, "reasoning": "", "version": 1}  # fmt: skip
+    assert Exemplar.model_validate(old).tenant == ""
+
+
+def test_export_directory_names_are_safe_and_distinct() -> None:
+    assert export_dir_name("acme") == "acme"
+    assert export_dir_name("team-1.prod") == "team-1.prod"
+    odd = [export_dir_name(t) for t in ["../etc", "a/b", "a_b", "..", ".hidden", "a b"]]
+    assert all("/" not in n and not n.startswith(".") for n in odd)
+    assert len(set(odd)) == len(odd)
+    record = to_chat_jsonl_record(_ex("a").model_copy(update={"tenant": "t"}))
+    assert record["metadata"]["tenant"] == "t"  # type: ignore[index]
+
+
+def test_the_shared_pool_is_empty_by_default_and_names_its_tenants() -> None:
+    assert DistillationConfig().shared_exemplar_tenants == []
+    raw = {"supervisor": "s", "members": [{"id": "s", "model": "openai/x"}],
+           "distillation": {"shared_exemplar_tenants": ["a", ""]}}  # fmt: skip
+    with pytest.raises(ConfigError, match="needs a name"):
+        parse_config(raw, Path("t.toml"))

@@ -206,15 +206,50 @@ async def test_a_run_started_without_the_tenant_attribute_sets_it_itself(school:
     await replayer.replay_workflow(history)
 
 
-async def test_a_query_for_a_budgeted_key_charges_it_when_it_ends(school: Any) -> None:
+async def test_a_query_for_a_budgeted_key_settles_it_once_in_the_shared_counters(
+    school: Any, redis_url: str
+) -> None:
+    """With Redis counters the workflow settles its key's usage itself (a gateway that died
+    mid-request loses no charge): once, however often it is settled; the ledger records the
+    same charge."""
+    from datetime import UTC, datetime
+
+    from tutelage.models.keys import ApiKey
+    from tutelage.options import school_scope
+    from tutelage.store.counters import RedisCounters
+
+    key = ApiKey(key_id=uuid.uuid4().hex[:12], tenant="default", sha256="0" * 64,
+                 budget_day_usd=1.0)  # fmt: skip
+    async with school(gateway={"counters": redis_url}) as s:
+        tq = s.config.temporal.task_queue
+        counters = RedisCounters(redis_url, school_scope(tq))
+        admitted = await counters.admit(key, datetime.now(UTC), "q-held", 0.5, 60)
+        r = await ask(s, "What is six times seven?", charge_key=key.key_id,
+                      usage_settlement="settle")  # fmt: skip
+        again = await counters.settle(key.key_id, r.query_id, r.cost_usd, 1, datetime.now(UTC))
+        usage = await counters.usage(key.key_id)
+        await counters.close()
+        charged = s.services.ledger.rows("SELECT key_id, cost_usd, tokens FROM key_charges")
+        wf_id = query_workflow_id("default", r.query_id, tq)
+        history = await s.client.get_workflow_handle(wf_id).fetch_history()
+    assert admitted.allowed and r.status == "ok" and r.cost_usd > 0 and not again
+    assert usage is not None and usage.day_usd == pytest.approx(r.cost_usd)
+    assert usage.minute_tokens == sum(c.tokens_in + c.tokens_out for c in r.calls) > 0
+    assert set(usage.reserved) == {"q-held"}  # another request's hold is untouched
+    assert charged == [(key.key_id, pytest.approx(r.cost_usd), usage.minute_tokens)]
+    replayer = Replayer(workflows=[QueryWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
+
+
+async def test_runs_from_before_the_shared_counters_still_signal_and_replay(school: Any) -> None:
+    """A query input with no settlement mode (an old history's) signals the KeysWorkflow, as
+    runs did before the usage counters: those histories keep replaying."""
     from tutelage.models.keys import ApiKey, KeysInput, KeyUsage
     from tutelage.options import keys_workflow_id
 
     key = ApiKey(key_id="abcdef012345", tenant="default", sha256="0" * 64, budget_day_usd=1.0)
     async with school() as s:
         tq = s.config.temporal.task_queue
-        # No keys workflow yet: the charge is lost, the answer is not.
-        uncharged = await ask(s, "What is two plus two?", charge_key=key.key_id)
         keys = await s.client.start_workflow("KeysWorkflow", KeysInput(keys={key.key_id: key}),
                                              id=keys_workflow_id(tq), task_queue=tq)  # fmt: skip
         r = await ask(s, "What is six times seven?", charge_key=key.key_id)
@@ -222,8 +257,6 @@ async def test_a_query_for_a_budgeted_key_charges_it_when_it_ends(school: Any) -
         wf_id = query_workflow_id("default", r.query_id, tq)
         history = await s.client.get_workflow_handle(wf_id).fetch_history()
         await keys.terminate()
-    assert uncharged.status == "ok" and r.status == "ok" and r.cost_usd > 0
-    assert usage[key.key_id].day_usd == pytest.approx(r.cost_usd)
-    assert usage[key.key_id].minute_tokens > 0
+    assert r.status == "ok" and usage[key.key_id].day_usd == pytest.approx(r.cost_usd)
     replayer = Replayer(workflows=[QueryWorkflow], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)

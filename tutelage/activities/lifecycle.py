@@ -54,9 +54,12 @@ from ..policy.cost import relative_costs
 from ..policy.distill import (
     choose_exemplars,
     exemplar_sources,
+    exemplar_tenants,
+    export_dir_name,
     gate,
     learns_from_exemplars,
     to_chat_jsonl_record,
+    visible_to,
 )
 from ..policy.domains import best_kmeans, cluster_count, name_clusters
 from ..providers.pricing import member_price
@@ -248,6 +251,8 @@ class LifecycleActivities:
         def run() -> DistillResult:
             s = self.s
             school = s.school
+            # Rows banked before exemplars carried a tenant get theirs from the memory.
+            restored = s.exemplars.assign_tenants(s.memory.tenants_of(s.exemplars.untenanted()))
             teachers = exemplar_sources(school.members)
             reasons = dict(
                 ((q, m), r or "") for q, m, r in s.ledger.rows(
@@ -263,6 +268,7 @@ class LifecycleActivities:
                     question=row["text"], answer=row["final_answer"] or "",
                     source=row["winner"], score=float(score),
                     reasoning=reasons.get((row["query_id"], row["winner"]), ""),
+                    tenant=row["tenant"],
                 ))  # fmt: skip
                 vectors[row["query_id"]] = row["vector"]
             fresh = choose_exemplars(found, s.exemplars.ids(), min_score)
@@ -270,31 +276,41 @@ class LifecycleActivities:
             version = s.exemplars.version()
             learners = {m.id: m.exemplar_version for m in school.members
                         if any(learns_from_exemplars(m, d) for d in [None, *s.clusters])}  # fmt: skip
-            exported = self._export(learners, version)
+            by_tenant = self._export(learners, version)
+            exported: dict[str, int] = {}
+            for per_member in by_tenant.values():
+                for member_id, lines in per_member.items():
+                    exported[member_id] = exported.get(member_id, 0) + lines
             return DistillResult(learners=learners, added=added, bank_size=s.exemplars.size(),
                                  bank_version=version, exported=exported,
+                                 exported_by_tenant=by_tenant, tenants_restored=restored,
                                  held_out=conf.held_out)  # fmt: skip
 
         return await asyncio.to_thread(run)
 
-    def _export(self, learners: dict[str, int], version: int) -> dict[str, int]:
-        """OpenAI chat JSONL per learner, from the exemplars of the domains it learns."""
-        out_dir = self.s.config.data_dir / "distill"
-        out_dir.mkdir(parents=True, exist_ok=True)
+    def _export(self, learners: dict[str, int], version: int) -> dict[str, dict[str, int]]:
+        """OpenAI chat JSONL per tenant and learner (`distill/<tenant>/<member>.jsonl`): the
+        exemplars of the domains it learns that the tenant's queries may be shown."""
+        shared = self.s.config.distillation.shared_exemplar_tenants
         bank = self.s.exemplars.all(version)
-        written = {}
-        for member_id in learners:
-            m = self.s.school.member(member_id)
-            rows = [
-                e for e in bank if learns_from_exemplars(m, None if e.domain == "*" else e.domain)
-            ]
-            path = out_dir / f"{member_id}.jsonl"
-            tmp = path.with_suffix(".jsonl.tmp")
-            with tmp.open("w", encoding="utf-8") as f:
-                for e in rows:
-                    f.write(json.dumps(to_chat_jsonl_record(e)) + "\n")
-            tmp.replace(path)
-            written[member_id] = len(rows)
+        written: dict[str, dict[str, int]] = {}
+        for tenant in sorted({e.tenant for e in bank}):
+            visible = visible_to(tenant, shared, bank)
+            if not visible:
+                continue  # the unknown tenant's rows: exported for nobody
+            out_dir = self.s.config.data_dir / "distill" / export_dir_name(tenant)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            for member_id in learners:
+                m = self.s.school.member(member_id)
+                rows = [e for e in visible
+                        if learns_from_exemplars(m, None if e.domain == "*" else e.domain)]  # fmt: skip
+                path = out_dir / f"{member_id}.jsonl"
+                tmp = path.with_suffix(".jsonl.tmp")
+                with tmp.open("w", encoding="utf-8") as f:
+                    for e in rows:
+                        f.write(json.dumps(to_chat_jsonl_record(e)) + "\n")
+                tmp.replace(path)
+                written.setdefault(tenant, {})[member_id] = len(rows)
         return written
 
     @activity.defn(name=names.QUALITY_GATE)
@@ -309,12 +325,15 @@ class LifecycleActivities:
         if self._answer is None or not held:
             return gate(req.member_id, req.bank_version, m.exemplar_version, [], [])
         k = s.school.exemplars_k
+        shared = s.config.distillation.shared_exemplar_tenants
 
         async def score(version: int) -> list[float]:
             out = []
             for row in held:
+                # A held-out query is re-asked with the exemplars its own tenant may be shown.
+                tenants = exemplar_tenants(row["tenant"], shared)
                 shots = (await asyncio.to_thread(s.exemplars.nearest, row["domain"], row["vector"],
-                                                 k, version)) if version else []  # fmt: skip
+                                                 k, version, tenants)) if version else []  # fmt: skip
                 shots = [e for e in shots if e.exemplar_id != row["query_id"]]
                 try:
                     ans: MemberAnswer = await self._answer(AnswerRequest(  # type: ignore[misc]

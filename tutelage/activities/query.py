@@ -13,6 +13,7 @@ from temporalio import activity
 
 from ..models import RecallRequest, RecallResult, RecordRequest, RecordResult
 from ..policy.cache import exact_among, normalize
+from ..policy.distill import exemplar_tenants
 from ..policy.domains import assign_domain
 from ..providers._litellm import litellm
 from ..providers.replay import TOKEN_MODEL
@@ -63,9 +64,11 @@ class QueryActivities:
         newest = max((m.exemplar_version for m in school.members), default=0)
         exemplars = []
         if newest > 0 and school.exemplars_k > 0:
-            # Enough rows that each learner still gets k of the versions it may see.
+            # Enough rows that each learner still gets k of the versions it may see; only of
+            # the tenants this query's tenant may be shown (its own, or its configured pool).
+            tenants = exemplar_tenants(q.tenant, s.config.distillation.shared_exemplar_tenants)
             exemplars = await asyncio.to_thread(s.exemplars.nearest, domain, vector.tolist(),
-                                                school.exemplars_k * 3, newest)  # fmt: skip
+                                                school.exemplars_k * 3, newest, tenants)  # fmt: skip
         tokens = litellm.token_counter(model=TOKEN_MODEL, text=q.text)
         return RecallResult(
             school=school,
@@ -84,7 +87,8 @@ class QueryActivities:
 
     def _write_records(self, reqs: list[RecordRequest]) -> list[RecordResult]:
         s = self.s
-        written = s.ledger.record_many([(r.result, r.domain, r.config_version) for r in reqs])
+        written = s.ledger.record_many([(r.result, r.domain, r.config_version, r.query.charge_key)
+                                         for r in reqs])  # fmt: skip
         rows = [_memory_row(r) for r in reqs if _memorable(r)]
         retried = {r.result.query_id for r, w in zip(reqs, written, strict=True) if w.seen_before}
         fresh_ids = s.memory.add(rows, maybe_stored=retried) if rows else set()

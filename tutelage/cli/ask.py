@@ -14,6 +14,7 @@ from ..config import TutelageConfig, load_config
 from ..models import QueryInput, QueryResult
 from ..options import query_workflow_id
 from ..policy.answers import failure_hint
+from ..policy.savings import saved_share, saved_usd
 from ..policy.validation import query_problem
 from .common import UserError
 
@@ -24,8 +25,8 @@ def render_result(result: QueryResult, cfg: TutelageConfig) -> Panel:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(overflow="fold")
-    saved = result.supervisor_only_cost_usd - result.cost_usd
-    share = saved / result.supervisor_only_cost_usd if result.supervisor_only_cost_usd else 0.0
+    saved = saved_usd(result.supervisor_only_cost_usd, result.cost_usd)
+    share = saved_share(result.supervisor_only_cost_usd, result.cost_usd)
     table.add_row("route", f"{result.route.value} (nearest {result.nearest_similarity:.3f})")
     table.add_row("why", result.reason or "-")
     table.add_row("answered by", result.winner or "-")
@@ -40,7 +41,7 @@ def render_result(result: QueryResult, cfg: TutelageConfig) -> Panel:
     table.add_row("tokens", f"{result.tokens_in} in / {result.tokens_out} out")
     table.add_row("cost", f"${result.cost_usd:.6f}")
     table.add_row("supervisor-only", f"${result.supervisor_only_cost_usd:.6f}")
-    table.add_row("saved", f"${saved:.6f} ({share:.0%})")
+    table.add_row("saved", f"${saved:.6f}" + (f" ({share:.0%})" if share is not None else ""))
     table.add_row("latency", f"{result.latency_ms:.0f} ms")
     table.add_row("run", cfg.temporal.run_url(result.workflow_id))
     title = "[green]answer[/]" if result.status == "ok" else "[red]failed[/]"

@@ -3,8 +3,10 @@ KeysWorkflow (only their hashes); a new key is printed once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,14 +14,19 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowFailureError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from ..config import load_config
-from ..models.keys import ApiKey, KeysInput, KeyUsage, RevokeKey
+from ..models.keys import ApiKey, KeysInput, KeySpend, KeySpendRequest, RevokeKey
 from ..options import keys_workflow_id
-from ..policy.keys import compose_key, current_usage, key_hash
+from ..policy.keys import compose_key, key_hash, needs_charges
 from .common import UserError, check_tenant, run_with_client
 
 out = Console()
@@ -57,43 +64,55 @@ def create_key(config_path: Path | None, tenant: str, name: str, budget_day: flo
     print(presented)
 
 
-def _keys(cfg_path: Path | None) -> tuple[list[ApiKey], dict[str, KeyUsage]]:
+def _keys(cfg_path: Path | None) -> tuple[list[ApiKey], KeySpend]:
+    """The keys (from the KeysWorkflow) and what each spent this UTC day and month (from the
+    ledger, through a KeySpendWorkflow: the durable record of every charged query)."""
     cfg = load_config(cfg_path)
+    now = datetime.now(UTC)
+    period = KeySpendRequest(day=now.date().isoformat(), month=now.strftime("%Y-%m"))
 
-    async def go(client: Client) -> tuple[list[ApiKey], dict[str, KeyUsage]]:
+    async def go(client: Client) -> tuple[list[ApiKey], KeySpend]:
         handle = client.get_workflow_handle(keys_workflow_id(cfg.temporal.task_queue))
         try:
             keys = await handle.query("keys", result_type=list[ApiKey])
-            usage = await handle.query("usage", result_type=dict[str, KeyUsage])
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
-                return [], {}
+                return [], KeySpend()
             raise UserError(f"cannot read the keys: {exc}") from None
-        return keys, usage
+        if not any(needs_charges(k) for k in keys):
+            return keys, KeySpend()
+        try:
+            spend = await asyncio.wait_for(client.execute_workflow(
+                "KeySpendWorkflow", period, id=f"key-spend-{uuid.uuid4().hex[:10]}",
+                task_queue=cfg.temporal.task_queue, result_type=KeySpend), 30)  # fmt: skip
+        except (TimeoutError, RPCError, WorkflowFailureError) as exc:
+            raise UserError(f"cannot read what the keys spent (is the school's worker "
+                            f"running?): {exc or 'timeout'}") from None  # fmt: skip
+        return keys, spend
 
     return run_with_client(cfg, go)
 
 
-def _spent(usage: KeyUsage | None, now: datetime) -> str:
-    if usage is None:
+def _spent(spend: KeySpend, key: ApiKey) -> str:
+    if not needs_charges(key):
         return "-"
-    now_usage = current_usage(usage, now)  # a day or month that has ended counts no more
-    return f"${now_usage.day_usd:.6f} / ${now_usage.month_usd:.6f}"
+    return f"${spend.day_usd.get(key.key_id, 0.0):.6f} / ${spend.month_usd.get(key.key_id, 0.0):.6f}"
 
 
 def list_keys(config_path: Path | None, tenant: str | None, as_json: bool = False) -> None:
-    keys, usage = _keys(config_path)
+    keys, spend = _keys(config_path)
     keys = [k for k in keys if tenant is None or k.tenant == tenant]
     if as_json:  # the hashes stay in the school: an id, a tenant and limits are enough here
-        print(json.dumps([{**k.model_dump(exclude={"sha256"}), "usage": (
-            usage[k.key_id].model_dump() if k.key_id in usage else None)} for k in keys], indent=2))
+        print(json.dumps([{**k.model_dump(exclude={"sha256"}), "usage": {
+            "day": spend.day, "day_usd": spend.day_usd.get(k.key_id, 0.0),
+            "month": spend.month, "month_usd": spend.month_usd.get(k.key_id, 0.0),
+        } if needs_charges(k) else None} for k in keys], indent=2))  # fmt: skip
         return
     if not keys:
         out.print("no keys" + (f" for tenant {tenant}" if tenant else "") +
                   " (create one with `tutelage keys create --tenant T`)")  # fmt: skip
         return
     table = Table(show_edge=False, pad_edge=False)
-    now = datetime.now(UTC)
     for col in ("key", "tenant", "name", "created", "state", "limits", "spent day / month"):
         table.add_column(col, overflow="fold")
     for k in keys:
@@ -104,7 +123,7 @@ def list_keys(config_path: Path | None, tenant: str | None, as_json: bool = Fals
         state = f"revoked {k.revoked_at[:10]}" if k.revoked_at else "active"
         state += ", admin" if k.admin else ""
         table.add_row(k.key_id, k.tenant, escape(k.name) or "-", k.created_at[:10], state, limits,
-                      _spent(usage.get(k.key_id), now))  # fmt: skip
+                      _spent(spend, k))  # fmt: skip
     out.print(table)
 
 

@@ -21,6 +21,7 @@ from ..bench.datasets import DATASETS, DatasetError, sample_stream
 from ..client import new_query_id, submit, workflow_pollers
 from ..config import TutelageConfig, load_config
 from ..models import QueryInput, QueryResult
+from ..policy.savings import saved_share, saved_usd
 from .common import UserError, check_tenant, run_with_client
 
 out = Console()
@@ -86,7 +87,8 @@ def _summary(results: list[QueryResult], cfg: TutelageConfig) -> Table:
     table.add_row("answered by", ", ".join(f"{k} {v}" for k, v in winners.most_common()))
     supervised = sum(r.supervisor_called for r in results)
     table.add_row("supervisor called", f"{supervised} ({supervised / max(1, len(results)):.0%})")
-    saved = (alone - cost) / alone if alone else 0.0
-    table.add_row("cost", f"${cost:.4f} (supervisor alone ${alone:.4f}; saved {saved:.0%})")
+    share = saved_share(alone, cost)
+    table.add_row("cost", f"${cost:.4f} (supervisor alone ${alone:.4f}; saved "
+                  f"${saved_usd(alone, cost):.4f}" + (f", {share:.0%})" if share is not None else ")"))
     table.add_row("next", "tutelage ask --sample; tutelage members; the runs in the Temporal UI")
     return table

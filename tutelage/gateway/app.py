@@ -24,19 +24,27 @@ from temporalio.service import RPCError
 from ..client import new_query_id, start_query
 from ..config import TutelageConfig
 from ..models import QueryInput, QueryResult
+from ..models.keys import ApiKey
 from ..policy.answers import answer_usage, failure_hint
 from ..policy.keys import bearer, has_limits, needs_charges
 from ..policy.presets import PRESETS, UnknownPresetError, preset_cost_weight
+from ..policy.savings import saved_usd
 from ..policy.validation import query_problem, too_long
 from ..providers.catalog import ConfigCatalog
 from . import errors
+from .admission import Admissions
+from .body import declared_length, read_body, too_large
 from .dashboard import install_dashboard
 from .errors import APIError
 from .metrics import Metrics
 from .schema import ChatCompletionRequest
-from .temporal import KeyCache, TemporalSource
+from .temporal import RETRY_SOON, KeyCache, TemporalSource
 
 log = logging.getLogger("tutelage.gateway")
+# How long starting a query may wait on Temporal before the request is a 503 (not a hang).
+START_RPC_TIMEOUT_S = 5.0
+# How often a waiting request checks that its client is still there.
+DISCONNECT_POLL_S = 1.0
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
 
@@ -82,7 +90,7 @@ def _completion(result: QueryResult, cfg: TutelageConfig, catalog: ConfigCatalog
                 created: int) -> dict[str, Any]:  # fmt: skip
     spec = catalog.spec(result.winner) if result.winner else None
     prompt, completion = answer_usage(result)
-    saved = max(0.0, result.supervisor_only_cost_usd - result.cost_usd)
+    saved = saved_usd(result.supervisor_only_cost_usd, result.cost_usd)
     return {
         "id": f"chatcmpl-{result.query_id}",
         "object": "chat.completion",
@@ -129,19 +137,24 @@ def _stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+class ClientGone(Exception):
+    """The client closed its connection before the answer was ready."""
+
+
 def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     app = FastAPI(title="tutelage", docs_url=None, redoc_url=None, openapi_url=None)
     errors.install(app)
     catalog = ConfigCatalog(config)
     gw = config.gateway
     keys = KeyCache(temporal, config.temporal.task_queue, gw.key_cache_s)
+    admissions = Admissions(config, temporal, catalog)
+    app.state.admissions = admissions
     metrics = Metrics()
 
-    async def caller(request: Request) -> tuple[str, str | None]:
-        """The tenant of the request's key (`default` when the gateway takes no keys), and the
-        key to charge when its limits depend on what queries cost. A key over a limit is a 429."""
+    async def caller(request: Request) -> ApiKey | None:
+        """The request's key (None when the gateway takes no keys); a bad one is a 401."""
         if gw.auth == "none":
-            return "default", None
+            return None
         presented = bearer(request.headers.get("authorization"))
         if presented is None:
             raise APIError(401, "You didn't provide an API key. Provide it in an Authorization "
@@ -151,32 +164,33 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
         if problem is not None:
             raise APIError(401, problem[1], problem[0])
         assert record is not None
-        if has_limits(record):
-            admission = await keys.admit(record.key_id)
-            if not admission.allowed:
-                metrics.inc("tutelage_rate_limited_total", tenant=record.tenant,
-                            code=admission.code)  # fmt: skip
-                # The openai SDK retries a 429 unless told not to: a spent budget stays spent.
-                headers = ({"retry-after": f"{admission.retry_after_s:.0f}"}
-                           if admission.retryable else {"x-should-retry": "false"})  # fmt: skip
-                raise APIError(429, admission.reason, admission.code, headers=headers,
-                               type_="rate_limit_error" if admission.retryable
-                               else "insufficient_quota")  # fmt: skip
-        return record.tenant, record.key_id if needs_charges(record) else None
+        return record
+
+    async def admit(record: ApiKey, q: QueryInput, max_tokens: int | None) -> None:
+        """Count the request against its key's limits in the usage counters: a 429 when over."""
+        prompt_chars = len(q.text) + sum(len(m.get("content") or "") for m in q.context)
+        admission = await admissions.admit(record, q.query_id, prompt_chars, max_tokens)
+        if admission.allowed:
+            return
+        metrics.inc("tutelage_rate_limited_total", tenant=record.tenant, code=admission.code)
+        # The openai SDK retries a 429 unless told not to: a spent budget stays spent.
+        headers = ({"retry-after": f"{admission.retry_after_s:.0f}"}
+                   if admission.retryable else {"x-should-retry": "false"})  # fmt: skip
+        raise APIError(429, admission.reason, admission.code, headers=headers,
+                       type_="rate_limit_error" if admission.retryable
+                       else "insufficient_quota")  # fmt: skip
 
     install_dashboard(app, config, temporal, keys)
     paths = {"/v1/chat/completions", "/v1/models", "/metrics", "/health/liveness",
-             "/health/readiness", "/dashboard"}  # fmt: skip
+             "/health/readiness", "/dashboard", "/dashboard/sign-out"}  # fmt: skip
 
     @app.middleware("http")
     async def request_id(request: Request, call_next: Any) -> Response:
         rid = request.headers.get("x-request-id") or f"req-{uuid.uuid4().hex[:16]}"
         request.state.request_id = rid
-        size = int(request.headers.get("content-length") or 0)
-        if size > gw.max_body_bytes:
-            return APIError(413, f"The request body is {size:,} bytes; the limit is "
-                            f"{gw.max_body_bytes:,} (gateway.max_body_bytes).",
-                            "request_too_large").response(rid)  # fmt: skip
+        size = declared_length(request)
+        if size is not None and size > gw.max_body_bytes:
+            return too_large(size, gw.max_body_bytes).response(rid)
         response: Response = await call_next(request)
         response.headers.setdefault("x-request-id", rid)
         return response
@@ -199,7 +213,15 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
                                             "owned_by": "tutelage"} for n in names]}  # fmt: skip
 
     @app.get("/metrics")
-    async def prometheus() -> Response:
+    async def prometheus(request: Request) -> Response:
+        if gw.auth == "keys" and gw.metrics_auth == "admin":
+            presented = bearer(request.headers.get("authorization"))
+            if presented is None:
+                raise APIError(401, "/metrics needs an admin key (Authorization: Bearer KEY; "
+                               "gateway.metrics_auth = \"open\" opens it).", "missing_api_key")  # fmt: skip
+            _, problem = await keys.authenticate(presented, admin=True)
+            if problem is not None:
+                raise APIError(403 if problem[0] == "not_admin" else 401, problem[1], problem[0])
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     def account(result: QueryResult, body: dict[str, Any]) -> None:
@@ -214,7 +236,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
         metrics.inc("tutelage_cost_usd_total", result.cost_usd, tenant=tenant)
         metrics.inc("tutelage_supervisor_only_cost_usd_total", result.supervisor_only_cost_usd,
                     tenant=tenant)  # fmt: skip
-        metrics.inc("tutelage_saved_usd_total", t["saved_usd"], tenant=tenant)
+        metrics.inc("tutelage_saved_usd", t["saved_usd"], tenant=tenant)
 
     @app.get("/health/liveness")
     async def liveness() -> dict[str, str]:
@@ -228,16 +250,37 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     async def start(q: QueryInput) -> WorkflowHandle[Any, QueryResult]:
         client: Client = await temporal.client()
         try:
-            return await start_query(client, config, q)
+            return await start_query(client, config, q, rpc_timeout_s=START_RPC_TIMEOUT_S)
         except RPCError as exc:
             raise APIError(503, f"The school's Temporal server did not take the query: {exc}",
-                           "temporal_unavailable") from None  # fmt: skip
+                           "temporal_unavailable", headers=RETRY_SOON) from None  # fmt: skip
 
-    async def finish(handle: WorkflowHandle[Any, QueryResult]) -> QueryResult:
+    async def outcome(handle: WorkflowHandle[Any, QueryResult],
+                      request: Request | None) -> QueryResult:  # fmt: skip
+        """The run's result, waited for until `request_timeout_s` or until the client leaves
+        (then the wait is cancelled; the run goes on and is recorded)."""
+        waiting = asyncio.ensure_future(handle.result())
+        try:
+            async with asyncio.timeout(gw.request_timeout_s):
+                while True:
+                    done, _ = await asyncio.wait({waiting}, timeout=DISCONNECT_POLL_S)
+                    if done:
+                        return waiting.result()
+                    if request is not None and await request.is_disconnected():
+                        raise ClientGone
+        finally:
+            waiting.cancel()
+
+    async def finish(handle: WorkflowHandle[Any, QueryResult], request: Request | None,
+                     q: QueryInput) -> QueryResult:  # fmt: skip
         run_url = config.temporal.run_url(handle.id)
         try:
-            result = await asyncio.wait_for(asyncio.shield(handle.result()), gw.request_timeout_s)
-        except TimeoutError:
+            result = await outcome(handle, request)
+        except (TimeoutError, ClientGone, asyncio.CancelledError) as exc:
+            if q.charge_key:
+                admissions.settle_later(q.charge_key, q.query_id, handle)
+            if not isinstance(exc, TimeoutError):
+                raise
             raise APIError(504, f"The school did not answer within {gw.request_timeout_s:g}s "
                            f"(gateway.request_timeout_s); the run goes on: {run_url}",
                            "timeout") from None  # fmt: skip
@@ -245,8 +288,13 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             raise APIError(502, f"The school's run failed: {exc.cause or exc}. The run: {run_url}",
                            "school_failed") from None  # fmt: skip
         except RPCError as exc:
+            if q.charge_key:
+                admissions.settle_later(q.charge_key, q.query_id, handle)
             raise APIError(503, f"Lost the school's Temporal server while waiting: {exc}. "
-                           f"The run: {run_url}", "temporal_unavailable") from None  # fmt: skip
+                           f"The run: {run_url}", "temporal_unavailable",
+                           headers=RETRY_SOON) from None  # fmt: skip
+        if q.charge_key:
+            await admissions.settle(q.charge_key, result)
         if result.status != "ok":
             hint = failure_hint(result.calls)
             failures = "; ".join(dict.fromkeys(c.error for c in result.calls if c.error))
@@ -258,8 +306,8 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         rid = request.state.request_id
-        tenant, charge_key = await caller(request)  # a key first, as OpenAI's API checks it
-        raw = await request.body()
+        record = await caller(request)  # a key first, as OpenAI's API checks it
+        raw = await read_body(request, gw.max_body_bytes)
         try:
             payload = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -273,12 +321,26 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             from fastapi.exceptions import RequestValidationError
 
             raise errors.validation_error(RequestValidationError(exc.errors())) from None
-        q = _query(req, config, tenant).model_copy(update={"charge_key": charge_key})
+        q = _query(req, config, record.tenant if record else "default")
+        if record is not None and has_limits(record):
+            await admit(record, q, req.max_completion_tokens or req.max_tokens)
+            if needs_charges(record):
+                q = q.model_copy(update={"charge_key": record.key_id,
+                                         "usage_settlement": admissions.settlement})  # fmt: skip
         created = int(time.time())
-        handle = await start(q)
+        try:
+            handle = await start(q)
+        except BaseException:
+            if record is not None:
+                await admissions.release(record.key_id, q.query_id)
+            raise
         log.info("request %s: query %s started (%s)", rid, q.query_id, handle.id)
         if not req.stream:
-            result = await finish(handle)
+            try:
+                result = await finish(handle, request, q)
+            except ClientGone:
+                log.info("request %s: the client left; query %s goes on", rid, q.query_id)
+                return Response(status_code=499)
             body = _completion(result, config, catalog, created)
             account(result, body)
             log.info("request %s: query %s answered by %s (%s)", rid, q.query_id,
@@ -290,11 +352,15 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
 
     async def _events(handle: WorkflowHandle[Any, QueryResult], q: QueryInput, created: int,
                       rid: str) -> AsyncIterator[str]:  # fmt: skip
-        waiting = asyncio.ensure_future(finish(handle))
-        while not waiting.done():
-            await asyncio.wait({waiting}, timeout=gw.keepalive_s)
-            if not waiting.done():
-                yield ": keep-alive\n\n"  # an SSE comment: the school is still deciding
+        # Starlette cancels this generator when the client leaves; the wait goes with it.
+        waiting = asyncio.ensure_future(finish(handle, None, q))
+        try:
+            while not waiting.done():
+                await asyncio.wait({waiting}, timeout=gw.keepalive_s)
+                if not waiting.done():
+                    yield ": keep-alive\n\n"  # an SSE comment: the school is still deciding
+        finally:
+            waiting.cancel()
         try:
             result = waiting.result()
         except APIError as exc:

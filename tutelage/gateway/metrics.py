@@ -16,7 +16,8 @@ HELP = {
     "tutelage_tokens_total": ("counter", "Tokens of the answering member, by tenant, member, kind"),
     "tutelage_cost_usd_total": ("counter", "What the school spent on the requests, by tenant"),
     "tutelage_supervisor_only_cost_usd_total": ("counter", "What the supervisor alone would have cost"),
-    "tutelage_saved_usd_total": ("counter", "Supervisor-only cost minus cost, by tenant"),
+    # A gauge: saved is signed (exploration can cost more than the supervisor alone).
+    "tutelage_saved_usd": ("gauge", "Supervisor-only cost minus cost, summed by tenant (signed)"),
     "tutelage_rate_limited_total": ("counter", "Requests refused with 429, by tenant and code (rate or budget)"),
 }
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)

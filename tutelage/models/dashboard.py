@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from ..policy import savings
 from .lifecycle import Transition
 
 
@@ -43,13 +44,11 @@ class Totals(BaseModel):
 
     @property
     def saved_usd(self) -> float:
-        return self.supervisor_only_cost_usd - self.cost_usd
+        return savings.saved_usd(self.supervisor_only_cost_usd, self.cost_usd)
 
     @property
     def saved_share(self) -> float | None:
-        if self.supervisor_only_cost_usd <= 0:
-            return None
-        return self.saved_usd / self.supervisor_only_cost_usd
+        return savings.saved_share(self.supervisor_only_cost_usd, self.cost_usd)
 
 
 class LatencyLine(BaseModel):

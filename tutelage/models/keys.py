@@ -20,8 +20,18 @@ class ApiKey(BaseModel):
     tokens_per_minute: int | None = Field(None, gt=0)
 
 
+class Reservation(BaseModel):
+    """What an admitted request may cost, held against the key's budgets until its query's
+    real cost settles it (or until `expires_s`, for a request whose gateway and run both
+    vanished)."""
+
+    usd: float = 0.0
+    expires_s: float = 0.0
+
+
 class KeyUsage(BaseModel):
-    """What a key has used: spend in its UTC day and month, requests and tokens in its minute."""
+    """What a key has used: spend in its UTC day and month, requests and tokens in its minute,
+    and the reservations of its requests in flight (by query id)."""
 
     day: str = ""  # 2026-11-22
     day_usd: float = 0.0
@@ -30,6 +40,11 @@ class KeyUsage(BaseModel):
     minute_start_s: float = 0.0
     minute_requests: int = 0
     minute_tokens: int = 0
+    reserved: dict[str, Reservation] = Field(default_factory=dict)
+
+    @property
+    def reserved_usd(self) -> float:
+        return sum(r.usd for r in self.reserved.values())
 
 
 class KeysInput(BaseModel):
@@ -60,9 +75,28 @@ class Admission(BaseModel):
 
 
 class Charge(BaseModel):
-    """What one answered query cost a key; sent by the QueryWorkflow when it ends."""
+    """What one answered query cost a key: settles its reservation in the shared counters."""
 
     key_id: str
     query_id: str = ""
     cost_usd: float = 0.0
     tokens: int = 0
+
+
+class Settled(BaseModel):
+    counted: bool = False  # False: this query was settled before (a retried settlement)
+
+
+class KeySpend(BaseModel):
+    """Each key's spend in a UTC day and month, as the ledger holds it (the durable record the
+    counters start from)."""
+
+    day: str = ""
+    month: str = ""
+    day_usd: dict[str, float] = Field(default_factory=dict)
+    month_usd: dict[str, float] = Field(default_factory=dict)
+
+
+class KeySpendRequest(BaseModel):
+    day: str  # 2026-11-22
+    month: str  # 2026-11

@@ -339,6 +339,10 @@ class EvolutionResult(BaseModel):
 
 # -- distillation ----------------------------------------------------------------------------
 
+# The tenant of an exemplar banked before exemplars carried one (and of one in an old history):
+# unknown, so it is shown to no tenant's query (`policy.distill.exemplar_tenants`).
+UNKNOWN_TENANT = ""
+
 
 class Exemplar(BaseModel):
     """A worked example for a student's prompt: the response, its reasoning, its scores."""
@@ -351,6 +355,9 @@ class Exemplar(BaseModel):
     score: float
     reasoning: str = ""
     version: int = 0  # the bank version that added it
+    # The tenant whose query it answered: only that tenant's queries (or its shared pool's,
+    # `distillation.shared_exemplar_tenants`) are shown it.
+    tenant: str = UNKNOWN_TENANT
 
 
 class DistillRequest(BaseModel):
@@ -366,6 +373,10 @@ class DistillResult(BaseModel):
     bank_size: int = 0
     bank_version: int = 0
     exported: dict[str, int] = Field(default_factory=dict)  # member -> JSONL lines written
+    # tenant -> member -> JSONL lines in data_dir/distill/<tenant>/<member>.jsonl
+    exported_by_tenant: dict[str, dict[str, int]] = Field(default_factory=dict)
+    # Exemplars banked before they carried a tenant, given theirs from the memory this run.
+    tenants_restored: int = 0
     gates: list[GateResult] = Field(default_factory=list)
 
 

@@ -41,9 +41,15 @@ class QueryInput(BaseModel):
     # Sampling settings the caller asked for (temperature, max_tokens, stop), passed to every
     # member's call over its configured params.
     call_params: dict[str, Any] = Field(default_factory=dict)
-    # The API key whose budget or token rate this query counts against: the workflow charges
-    # it when it ends (so a gateway that dies mid-request loses no charge).
+    # The API key whose budget or token rate this query counts against: the ledger records
+    # the query's cost against it.
     charge_key: str | None = None
+    # How the key's usage counters learn what the query cost: "settle" - the workflow settles
+    # it in the school's shared counters (Redis) when it ends, so a gateway that dies
+    # mid-request loses no charge; "gateway" - the gateway that admitted it settles its own
+    # in-process counters. "signal" (histories from before the shared counters): the
+    # KeysWorkflow was signalled.
+    usage_settlement: str = "signal"
 
 
 class Neighbour(BaseModel):

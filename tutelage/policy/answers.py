@@ -128,3 +128,9 @@ def answer_usage(result: QueryResult) -> tuple[int, int]:
     answer = next((c for c in result.calls if c.member_id == result.winner
                    and c.kind != "judge" and c.ok), None)  # fmt: skip
     return (answer.tokens_in, answer.tokens_out) if answer else (0, 0)
+
+
+def billed_tokens(result: QueryResult) -> int:
+    """Every token the query was billed for: all members' calls and the judge's."""
+    return sum(c.tokens_in + c.tokens_out for c in result.calls)
+

@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
-from ..models.lifecycle import Exemplar, GateResult
+import hashlib
+import re
+
+from ..models.lifecycle import UNKNOWN_TENANT, Exemplar, GateResult
 from ..models.roster import Member, Role
 
 LEARNING_ROLES = (Role.PROBATION, Role.STUDENT, Role.TA)
+
+
+def exemplar_tenants(tenant: str, shared: list[str]) -> list[str]:
+    """Whose exemplars a query of `tenant` may be shown: its own tenant's only, unless the
+    config puts it in the shared pool (`distillation.shared_exemplar_tenants`), where it sees
+    the whole pool's. Rows of an unknown tenant (banked before exemplars carried one) are
+    shown to nobody."""
+    if tenant == UNKNOWN_TENANT:
+        return []
+    if tenant in shared:
+        return sorted({t for t in shared if t != UNKNOWN_TENANT})
+    return [tenant]
+
+
+def visible_to(tenant: str, shared: list[str], bank: list[Exemplar]) -> list[Exemplar]:
+    """The rows of `bank` a query of `tenant` may be shown, in their order."""
+    allowed = set(exemplar_tenants(tenant, shared))
+    return [e for e in bank if e.tenant in allowed]
+
+
+def export_dir_name(tenant: str) -> str:
+    """A file-system-safe directory name for a tenant's exports: the name itself when it is
+    plain, else its plain characters and a short hash (so no two tenants share one)."""
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", tenant) and ".." not in tenant:
+        return tenant
+    plain = re.sub(r"[^A-Za-z0-9_-]", "_", tenant)[:32]
+    return f"{plain}-{hashlib.sha256(tenant.encode()).hexdigest()[:8]}"
 
 
 def learns_from_exemplars(member: Member, domain: str | None) -> bool:
@@ -76,5 +106,6 @@ def to_chat_jsonl_record(e: Exemplar) -> dict[str, object]:
     """One OpenAI fine-tuning line: the question and the winning answer."""
     return {"messages": [{"role": "user", "content": e.question},
                          {"role": "assistant", "content": e.answer}],
-            "metadata": {"domain": e.domain, "source": e.source, "score": e.score,
-                         "reasoning": e.reasoning, "exemplar_id": e.exemplar_id}}  # fmt: skip
+            "metadata": {"tenant": e.tenant, "domain": e.domain, "source": e.source,
+                         "score": e.score, "reasoning": e.reasoning,
+                         "exemplar_id": e.exemplar_id}}  # fmt: skip

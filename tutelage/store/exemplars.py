@@ -1,7 +1,9 @@
 """The per-domain exemplar bank in LanceDB: winning answers that students see as examples.
 
 Rows are appended (never merged), each with the bank version that added it, so a student pinned
-to version v sees exactly the rows of versions <= v. Only the worker writes, under one lock.
+to version v sees exactly the rows of versions <= v. Each row carries the tenant whose query it
+answered, and every read names the tenants it may return (`policy.distill.exemplar_tenants`).
+Only the worker writes, under one lock.
 """
 
 from __future__ import annotations
@@ -12,13 +14,18 @@ from pathlib import Path
 import lancedb
 import pyarrow as pa
 
-from ..models.lifecycle import Exemplar
+from ..models.lifecycle import UNKNOWN_TENANT, Exemplar
 
 TABLE = "exemplars"
+_BATCH = 500  # ids per IN (...) filter
 
 
 def _quote(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+def _tenant_filter(tenants: list[str]) -> str:
+    return f"tenant IN ({', '.join(_quote(t) for t in sorted(set(tenants)))})"
 
 
 class ExemplarBank:
@@ -37,9 +44,17 @@ class ExemplarBank:
                 ("score", pa.float64()),
                 ("reasoning", pa.string()),
                 ("vector", pa.list_(pa.float32(), dim)),
+                ("tenant", pa.string()),
             ]
         )
-        self._table = self._db.create_table(TABLE, schema=schema, exist_ok=True)
+        try:  # opened as it is: a bank written before the tenant column has another schema
+            self._table = self._db.open_table(TABLE)
+        except ValueError:  # not there yet
+            self._table = self._db.create_table(TABLE, schema=schema, exist_ok=True)
+        if "tenant" not in self._table.schema.names:
+            # A bank from before exemplars carried a tenant: its rows' tenant is unknown (shown
+            # to nobody) until `assign_tenants` gives them theirs.
+            self._table.add_columns({"tenant": f"CAST({_quote(UNKNOWN_TENANT)} AS STRING)"})
 
     def version(self) -> int:
         rows = self._table.search().select(["version"]).limit(None).to_list() if self.size() else []
@@ -54,6 +69,40 @@ class ExemplarBank:
         rows = self._table.search().select(["exemplar_id"]).limit(None).to_list()
         return {r["exemplar_id"] for r in rows}
 
+    def tenants(self) -> set[str]:
+        """The tenants that have rows (the unknown one included, when rows lack theirs)."""
+        if not self.size():
+            return set()
+        rows = self._table.search().select(["tenant"]).limit(None).to_list()
+        return {r["tenant"] or UNKNOWN_TENANT for r in rows}
+
+    def untenanted(self) -> set[str]:
+        """Ids of the rows whose tenant is unknown (banked before rows carried one)."""
+        if not self.size():
+            return set()
+        where = f"tenant IS NULL OR tenant = {_quote(UNKNOWN_TENANT)}"
+        rows = self._table.search().where(where).select(["exemplar_id"]).limit(None).to_list()
+        return {r["exemplar_id"] for r in rows}
+
+    def assign_tenants(self, tenants: dict[str, str]) -> int:
+        """Give rows of unknown tenant theirs (exemplar id -> tenant); returns how many."""
+        by_tenant: dict[str, list[str]] = {}
+        for exemplar_id, tenant in tenants.items():
+            if tenant != UNKNOWN_TENANT:
+                by_tenant.setdefault(tenant, []).append(exemplar_id)
+        done = 0
+        with self._lock:
+            for tenant, ids in sorted(by_tenant.items()):
+                ids.sort()
+                for i in range(0, len(ids), _BATCH):
+                    where = (f"exemplar_id IN ({', '.join(_quote(x) for x in ids[i:i + _BATCH])})"
+                             f" AND (tenant IS NULL OR tenant = {_quote(UNKNOWN_TENANT)})")  # fmt: skip
+                    found = self._table.count_rows(where)
+                    if found:
+                        self._table.update(where=where, values={"tenant": tenant})
+                        done += found
+        return done
+
     def add(self, exemplars: list[tuple[Exemplar, list[float]]]) -> int:
         """Append the new ones as the next version; returns (how many were added)."""
         with self._lock:
@@ -67,11 +116,18 @@ class ExemplarBank:
             return len(fresh)
 
     def nearest(
-        self, domain: str | None, vector: list[float], k: int, max_version: int
+        self,
+        domain: str | None,
+        vector: list[float],
+        k: int,
+        max_version: int,
+        tenants: list[str],
     ) -> list[Exemplar]:
-        if k <= 0 or max_version <= 0 or not self.size():
+        """The k rows of `tenants` (and of `domain`, when given) up to `max_version` nearest to
+        `vector`. No tenants, no rows: a caller must say whose exemplars it may be given."""
+        if k <= 0 or max_version <= 0 or not tenants or not self.size():
             return []
-        where = f"version <= {int(max_version)}"
+        where = f"version <= {int(max_version)} AND {_tenant_filter(tenants)}"
         if domain:
             where += f" AND domain = {_quote(domain)}"
         rows = (
@@ -81,13 +137,27 @@ class ExemplarBank:
             .limit(k)
             .to_list()
         )
-        return [Exemplar.model_validate({k_: r[k_] for k_ in Exemplar.model_fields}) for r in rows]
+        return [self._exemplar(r) for r in rows]
 
-    def all(self, max_version: int | None = None) -> list[Exemplar]:
-        if not self.size():
+    def all(
+        self, max_version: int | None = None, tenants: list[str] | None = None
+    ) -> list[Exemplar]:
+        """Every row up to `max_version`; of `tenants` only, when given."""
+        if not self.size() or tenants == []:
             return []
-        query = self._table.search()
+        clauses = []
         if max_version is not None:
-            query = query.where(f"version <= {int(max_version)}")
+            clauses.append(f"version <= {int(max_version)}")
+        if tenants is not None:
+            clauses.append(_tenant_filter(tenants))
+        query = self._table.search()
+        if clauses:
+            query = query.where(" AND ".join(clauses))
         rows = query.limit(None).to_list()
-        return [Exemplar.model_validate({k: r[k] for k in Exemplar.model_fields}) for r in rows]
+        return [self._exemplar(r) for r in rows]
+
+    @staticmethod
+    def _exemplar(row: dict[str, object]) -> Exemplar:
+        values = {k: row[k] for k in Exemplar.model_fields}
+        values["tenant"] = values["tenant"] or UNKNOWN_TENANT
+        return Exemplar.model_validate(values)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import duckdb
 
 from ..models import QueryResult
+from ..policy.answers import billed_tokens
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -74,10 +76,24 @@ CREATE TABLE IF NOT EXISTS queries (
     config_version VARCHAR,
     created_at TIMESTAMP DEFAULT current_timestamp
 );
+CREATE TABLE IF NOT EXISTS key_charges (  -- what each query of a limited API key cost it
+    query_id VARCHAR PRIMARY KEY,
+    key_id VARCHAR NOT NULL,
+    tenant VARCHAR NOT NULL,
+    cost_usd DOUBLE NOT NULL,
+    tokens BIGINT NOT NULL,
+    day VARCHAR NOT NULL,            -- the UTC day and month it counts in: 2026-11-22, 2026-11
+    month VARCHAR NOT NULL,
+    created_at TIMESTAMP DEFAULT current_timestamp
+);
 """
 
 
 _ROWS_PER_STATEMENT = 256
+
+
+# One query to record: its result, domain, the config version, and the API key it is charged to.
+Outcome = tuple[QueryResult, str | None, str] | tuple[QueryResult, str | None, str, str | None]
 
 
 class Recorded(NamedTuple):
@@ -95,12 +111,13 @@ class _Rows:
 
     def __init__(self) -> None:
         self._tables: dict[str, dict[tuple[Any, ...], tuple[str, list[Any]]]] = {
-            "calls": {}, "verdicts": {}, "agreements": {}, "queries": {},
+            "calls": {}, "verdicts": {}, "agreements": {}, "queries": {}, "key_charges": {},
         }  # fmt: skip
         self.calls_of: Counter[str] = Counter()
         self.verdicts_of: Counter[str] = Counter()
 
-    def add(self, q: QueryResult, domain: str | None, version: str) -> None:
+    def add(self, q: QueryResult, domain: str | None, version: str,
+            key_id: str | None = None) -> None:  # fmt: skip
         qid = q.query_id
         for c in q.calls:
             call_id = f"{qid}:{c.member_id}:{c.kind}"
@@ -125,6 +142,11 @@ class _Rows:
             q.nearest_similarity, q.cost_usd, q.supervisor_only_cost_usd, q.supervisor_called,
             q.cache_hit, q.latency_ms, q.error, version,
         ])  # fmt: skip
+        if key_id:
+            now = datetime.now(UTC)
+            self._put("key_charges", (qid,), qid, [qid, key_id, q.tenant, q.cost_usd,
+                                                   billed_tokens(q), now.date().isoformat(),
+                                                   now.strftime("%Y-%m")])  # fmt: skip
 
     def _put(self, table: str, key: tuple[Any, ...], qid: str, row: list[Any]) -> bool:
         if key in self._tables[table]:
@@ -163,13 +185,13 @@ class Ledger:
         written = self.record_many([(result, domain, config_version)])[0]
         return written.calls, written.verdicts
 
-    def record_many(self, outcomes: list[tuple[QueryResult, str | None, str]]) -> list[Recorded]:
+    def record_many(self, outcomes: list[Outcome]) -> list[Recorded]:
         """Write several queries in one transaction; per query, the rows newly written and its
         place in recording order."""
-        ids = [q.query_id for q, _, _ in outcomes]
+        ids = [o[0].query_id for o in outcomes]
         rows = _Rows()
-        for q, domain, version in outcomes:
-            rows.add(q, domain, version)
+        for outcome in outcomes:
+            rows.add(*outcome)
         with self._lock:
             self._db.execute("BEGIN TRANSACTION")
             try:
@@ -253,6 +275,14 @@ class Ledger:
             [query_ids],
         ).fetchall()
         return {r[0]: int(r[1]) for r in rows}
+
+    def key_spend(self, day: str, month: str) -> tuple[dict[str, float], dict[str, float]]:
+        """Each charged key's spend in the UTC day and month: (day, month), by key id."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key_id, sum(cost_usd) FILTER (WHERE day = ?), sum(cost_usd)"
+                " FROM key_charges WHERE month = ? GROUP BY key_id", [day, month]).fetchall()  # fmt: skip
+        return ({r[0]: float(r[1] or 0.0) for r in rows}, {r[0]: float(r[2] or 0.0) for r in rows})
 
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
         with self._lock:

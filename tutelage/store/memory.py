@@ -173,6 +173,22 @@ class Memory:
             r["vector"] = list(r["vector"])
         return rows
 
+    def tenants_of(self, query_ids: set[str]) -> dict[str, str]:
+        """The tenant of each stored query among `query_ids` (query id -> tenant)."""
+        ids = sorted(query_ids)
+        found: dict[str, str] = {}
+        for i in range(0, len(ids), 500):
+            batch = ids[i : i + 500]
+            rows = (
+                self._table.search()
+                .where(f"query_id IN ({', '.join(_quote(q) for q in batch)})")
+                .select(["query_id", "tenant"])
+                .limit(len(batch) * 2)
+                .to_list()
+            )
+            found.update((r["query_id"], r["tenant"]) for r in rows)
+        return found
+
     def held_out(self, member_ids: list[str], excluded: set[str], n: int) -> list[dict[str, Any]]:
         """Up to n judged queries won by `member_ids` that are not in the exemplar bank."""
         rows = [r for r in self.winners(member_ids, n + len(excluded))

@@ -24,7 +24,7 @@ from ..workflows.keys import KeysWorkflow
 from ..workflows.member import MemberWorkflow
 from ..workflows.promotion import PromotionWorkflow
 from ..workflows.query import QueryWorkflow
-from ..workflows.roster_report import DashboardWorkflow, RosterReportWorkflow
+from ..workflows.roster_report import DashboardWorkflow, KeySpendWorkflow, RosterReportWorkflow
 from .heartbeats import INTERCEPTORS
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ WORKFLOWS: Sequence[type] = (
     RosterReportWorkflow,
     KeysWorkflow,
     DashboardWorkflow,
+    KeySpendWorkflow,
 )
 
 
@@ -83,11 +84,14 @@ def build_worker(client: Client, config: TutelageConfig, activities: list[Any]) 
 
 
 def build_calls_worker(client: Client, config: TutelageConfig, calls: Any) -> Worker:
-    """A worker for the model calls' queue (answer, judge): `calls` is a ModelCalls."""
+    """A worker for the model calls' queue (answer, judge, usage settlement): `calls` is a
+    ModelCalls."""
+    from ..activities.usage import SettleActivities
+
     return Worker(
         client,
         task_queue=calls_task_queue(config.temporal.task_queue),
-        activities=calls.all(),
+        activities=calls.all() + SettleActivities(config).all(),
         max_concurrent_activities=MAX_CONCURRENT_CALLS,
         interceptors=INTERCEPTORS,
     )
@@ -129,9 +133,11 @@ def all_activities(services: Any, client: Client | None, query: Any = None) -> l
     """The query path's activities and the learning cycles', bound to one worker's stores."""
     from ..activities.lifecycle import LifecycleActivities
     from ..activities.query import QueryActivities
+    from ..activities.usage import KeySpendActivities
 
     query = query or QueryActivities(services)
-    return query.all() + LifecycleActivities(services, client, query.answer).all()
+    return (query.all() + LifecycleActivities(services, client, query.answer).all()
+            + KeySpendActivities(services).all())  # fmt: skip
 
 
 async def ensure_members(client: Client, config: TutelageConfig) -> None:

@@ -1,10 +1,12 @@
 """KeysWorkflow: the school's API keys, one durable record that every gateway reads.
 
 Keys are created and revoked through validated Updates (the CLI starts the workflow with its
-first key: Update-with-Start) and read through Queries; only their hashes are in history. Every
-gateway asks the `admit` Update before a limited key's request starts, and a QueryWorkflow
-started for a key with a budget or a token rate signals `charge` when it ends, so limits hold
-across gateways and no answered query goes uncharged, even if its gateway died.
+first key: Update-with-Start) and read through Queries; only their hashes are in history.
+Nothing here is on a request's path: each gateway reads all keys into its process and
+refreshes them every `gateway.key_cache_s` in the background, and requests are admitted and
+charged in the usage counters (`store/counters.py`, Redis across gateways). The `admit`
+Update and the `charge` Signal are what gateways and QueryWorkflows used before; they stay so
+that runs which received them replay, and nothing sends them any more.
 """
 
 from __future__ import annotations

@@ -32,9 +32,9 @@ with workflow.unsafe.imports_passed_through():
         RecordResult,
         Verdict,
     )
-    from ..models.keys import Charge
+    from ..models.keys import Charge, Settled
     from ..models.lifecycle import CycleInput
-    from ..policy.answers import answer_usage
+    from ..policy.answers import answer_usage, billed_tokens
     from ..policy.cycles import cycle_workflow_id
     from . import search_attributes as sa
     from .query_flow import run_query
@@ -139,14 +139,33 @@ class QueryWorkflow:
                 sa.COST.value_set(result.cost_usd),
             ]
         )
-        if query.charge_key:
+        if query.charge_key and query.usage_settlement == "settle":
+            await _settle(query.charge_key, result)
+        elif query.charge_key and query.usage_settlement == "signal":
             await _charge(query.charge_key, result)
         return result
 
 
+async def _settle(key_id: str, result: QueryResult) -> None:
+    """Count the query's cost and billed tokens in the school's shared usage counters, once
+    (by query id) however often it is retried. Counters that stay down cost the counters this
+    charge (the ledger keeps it), never the answer."""
+    charge = Charge(key_id=key_id, query_id=result.query_id, cost_usd=result.cost_usd,
+                    tokens=billed_tokens(result))  # fmt: skip
+    try:
+        await workflow.execute_activity(
+            names.SETTLE_USAGE, charge, result_type=Settled,
+            task_queue=options.calls_task_queue(workflow.info().task_queue),
+            start_to_close_timeout=options.SETTLE_TIMEOUT, retry_policy=options.SETTLE_RETRY,
+        )  # fmt: skip
+    except ActivityError as exc:
+        workflow.logger.warning("could not settle key %s for %s: %s", key_id, result.query_id,
+                                exc.cause or exc)  # fmt: skip
+
+
 async def _charge(key_id: str, result: QueryResult) -> None:
-    """Count the query against its API key's budget and token rate, in the school's
-    KeysWorkflow. A missing keys workflow costs the charge, never the answer."""
+    """Histories from before the shared counters: the KeysWorkflow was signalled the charge.
+    Kept so that those histories replay; nothing starts a query this way any more."""
     keys = workflow.get_external_workflow_handle(
         options.keys_workflow_id(workflow.info().task_queue))  # fmt: skip
     tokens = sum(answer_usage(result))

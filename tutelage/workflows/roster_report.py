@@ -9,6 +9,7 @@ with workflow.unsafe.imports_passed_through():
     from .. import options
     from ..activities import names
     from ..models.dashboard import Dashboard, DashboardRequest
+    from ..models.keys import KeySpend, KeySpendRequest
     from ..models.lifecycle import RosterReport, RosterReportRequest
     from .cycle_steps import store_step
 
@@ -25,3 +26,12 @@ class DashboardWorkflow:
     @workflow.run
     async def run(self, req: DashboardRequest) -> Dashboard:
         return await store_step(names.DASHBOARD, req, Dashboard, options.STORE_RETRY)
+
+
+@workflow.defn(name="KeySpendWorkflow")
+class KeySpendWorkflow:
+    """What each API key spent this day and month, as the ledger holds it."""
+
+    @workflow.run
+    async def run(self, req: KeySpendRequest) -> KeySpend:
+        return await store_step(names.KEY_SPEND, req, KeySpend, options.STORE_RETRY)
