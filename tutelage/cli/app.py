@@ -80,7 +80,11 @@ def serve(
 @app.command()
 def down(
     config: ConfigOption = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for it to stop.")] = 60.0,
+    timeout: Annotated[
+        float,
+        typer.Option(help="Seconds to wait for it to stop (it stops itself within 7: "
+                     "tutelage.cli.up.HARD_STOP_S); then it is killed (SIGKILL)."),
+    ] = 8.0,
 ) -> None:
     """Stop the stack `tutelage up` started on this config's data directory (by its pid file)."""
     from .up import run_down

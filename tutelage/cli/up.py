@@ -8,23 +8,27 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
 from ..config import TutelageConfig, load_config
 from ..workers import pidfile
-from ..workers.devserver import DevServer, DevServerError
+from ..workers.processes import children_of
 from .common import UserError, connect
 
 if TYPE_CHECKING:
     from temporalio.client import Client
 
+    from ..workers.stack_status import StackStatus
+
 out = Console()
+log = logging.getLogger(__name__)
 
 # `tutelage up` records its pid here, in the data directory: `tutelage down` stops that process.
 UP_PID_FILE = "up.pid"
@@ -32,11 +36,35 @@ ROLES = ("school", "store", "answer", "local")
 
 Runner = Callable[[TutelageConfig, "Client", asyncio.Event], Coroutine[object, object, None]]
 
+# Stopping (`tutelage down`'s SIGTERM, Ctrl-C) goes in order, each step bounded, well within
+# `tutelage down`'s wait (DOWN_TIMEOUT_S): the API first (requests in flight get API_GRACE_S
+# to finish while the worker still serves them; then they are cut and their runs go on in
+# Temporal), then the worker (its activities are cancelled, the local-model worker gets
+# SIGTERM), then the dev server (SIGTERM, SIGKILL after DEV_SERVER_GRACE_S). Should that
+# overrun HARD_STOP_S, a thread kills what is left and the process leaves (exit status 1).
+API_GRACE_S = 1
+WORKER_GRACE_S = 2.5
+DEV_SERVER_GRACE_S = 2.0
+HARD_STOP_S = 7.0
+DOWN_TIMEOUT_S = 8.0
+
+
+class _CutRequests(logging.Filter):
+    """uvicorn logs a traceback for each request its bounded shutdown cancels; it has already
+    said how many it cut."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
 
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("uvicorn.error").addFilter(_CutRequests())
     # A member's failed call is an expected event, recorded in the ledger; no traceback here.
     logging.getLogger("temporalio.activity").setLevel(logging.ERROR)
+    # A supervised child (the dev server, the local-model worker) that died says so, and that
+    # it is back.
+    logging.getLogger("tutelage.workers.supervisor").setLevel(logging.INFO)
 
 
 def _exit_now(code: int) -> None:
@@ -63,40 +91,102 @@ def _runner(role: str, local_worker: bool) -> Runner:
     return store_owner
 
 
-async def _serve(cfg: TutelageConfig, address: str, banner: str, run: Runner,
-                 sync: bool = False, gateway: bool = False) -> None:  # fmt: skip
+class _Stop:
+    """SIGINT and SIGTERM. Until the stack `serves`, they cancel its start; then they set
+    `event`, and the stack stops in order. The first one also arms a timer: past HARD_STOP_S,
+    `_hard_stop` kills what is left; a second one kills at once."""
+
+    def __init__(self, pid_path: Path | None = None) -> None:
+        self.event = asyncio.Event()
+        self.serves = False
+        self.pid_path = pid_path
+        self._task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._signalled)
+
+    def _signalled(self) -> None:
+        print(f"DBG signal {time.monotonic()}", flush=True)
+        if self.event.is_set():
+            _hard_stop(self.pid_path, "a second signal")
+        self.event.set()
+        timer = threading.Timer(HARD_STOP_S, _hard_stop,
+                                (self.pid_path, f"stopping took over {HARD_STOP_S:g}s"))  # fmt: skip
+        timer.daemon = True
+        timer.start()
+        if not self.serves and self._task is not None:
+            self._task.cancel()
+
+
+def _hard_stop(pid_path: Path | None, why: str) -> None:
+    """SIGKILL this process's children (its process tree: the dev server's whole group) and
+    leave now."""
+    log.warning("%s: killing what is left of the stack (SIGKILL) and leaving", why)
+    for child in children_of(os.getpid()):
+        with contextlib.suppress(OSError):
+            if os.getpgid(child) == child:
+                os.killpg(child, signal.SIGKILL)
+            else:
+                os.kill(child, signal.SIGKILL)
+    if pid_path is not None:
+        pidfile.remove(pid_path)
+    _exit_now(1)
+
+
+async def _bounded(task: asyncio.Task[Any], timeout_s: float, what: str) -> None:
+    """Wait for `task` at most `timeout_s`, then cancel it (and wait a moment more)."""
+    done, _ = await asyncio.wait({task}, timeout=timeout_s)
+    if not done:
+        log.warning("%s did not stop within %gs; cancelling it", what, timeout_s)
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
+
+
+async def _serve(cfg: TutelageConfig, address: str, banner: str, run: Runner, stop: _Stop,
+                 sync: bool = False, gateway: bool = False,
+                 stack_status: StackStatus | None = None) -> None:  # fmt: skip
     from ..workers.schedules import sync_schedules
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     if gateway:
         _check_port_free(cfg)
     client = await connect(cfg, address, cfg.temporal.startup_timeout_s)
     if sync:  # `tutelage up` keeps the learning cycles' schedules in line with the config
         for sid, what in await sync_schedules(client, cfg):
             out.print(f"schedule {sid} {what}", style="dim")
+    worker_stop = asyncio.Event()  # set once the API has stopped: it serves the API's runs
+    worker = asyncio.create_task(run(cfg, client, worker_stop))
+    tasks = {worker}
+    api: asyncio.Task[None] | None = None
     if gateway:  # the API shares the worker's client: eager starts reach this worker
         from ..gateway.server import build_server, serve_until
 
-        server = build_server(cfg, client)
-        task = asyncio.create_task(_all(run(cfg, client, stop), serve_until(server, stop)))
-        while not server.started and not task.done():  # the banner means the API answers
+        server = build_server(cfg, client, stack_status=stack_status)
+        server.config.timeout_graceful_shutdown = API_GRACE_S
+        api = asyncio.create_task(serve_until(server, stop.event))
+        tasks.add(api)
+        while not server.started and not any(t.done() for t in tasks):  # the banner: it answers
             await asyncio.sleep(0.05)
-    else:
-        task = asyncio.create_task(run(cfg, client, stop))
     await asyncio.sleep(0)
-    out.print(banner, highlight=False)
-    out.print("Press Ctrl-C to stop.", style="dim")
-    try:
-        await task
-    except RuntimeError as exc:  # e.g. the data directory is owned by another worker
-        raise UserError(str(exc)) from None
-
-
-async def _all(*jobs: Coroutine[object, object, None]) -> None:
-    await asyncio.gather(*jobs)
+    stopping = asyncio.create_task(stop.event.wait())
+    if not any(t.done() for t in tasks):
+        out.print(banner, highlight=False)
+        out.print("Press Ctrl-C to stop.", style="dim")
+        await asyncio.wait({*tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stop.event.set()  # also when the worker or the API ended by itself: stop the other
+    stopping.cancel()
+    _t0 = time.monotonic(); print("DBG stop", flush=True)
+    if api is not None:
+        await _bounded(api, API_GRACE_S + 1.0, "the API")
+    print(f"DBG api {time.monotonic()-_t0:.2f}", flush=True)
+    worker_stop.set()
+    await _bounded(worker, WORKER_GRACE_S, "the worker")
+    print(f"DBG worker {time.monotonic()-_t0:.2f}", flush=True)
+    for task in (worker, api):
+        if task is not None and task.done() and not task.cancelled() and task.exception():
+            try:
+                task.result()
+            except RuntimeError as exc:  # e.g. the data directory is owned by another worker
+                raise UserError(str(exc)) from None
 
 
 def _check_port_free(cfg: TutelageConfig) -> None:
@@ -142,42 +232,55 @@ def run_up(config_path: Path | None) -> None:
             "stop it with `tutelage down` (make down)"
         ) from None
     try:
-        _up(cfg)
+        _up(cfg, pid_path)
     finally:
         pidfile.remove(pid_path)
+    print(f"DBG exit {time.monotonic()}", flush=True)
     _exit_now(0)
 
 
-def _up(cfg: TutelageConfig) -> None:
-    serve = _runner("school", local_worker=True)
-    # Until the worker is serving, Ctrl-C and `tutelage down` (SIGTERM) must still stop the
-    # server we started; then the event loop's handlers take over.
+def _up(cfg: TutelageConfig, pid_path: Path) -> None:
+    # Until the event loop's handlers are installed, Ctrl-C and `tutelage down` (SIGTERM) stop
+    # `up` with a KeyboardInterrupt.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if not cfg.temporal.embedded():
-            address = cfg.temporal.effective_address()
-            asyncio.run(_serve(cfg, address, _banner(cfg, address, started=False), serve,
-                               sync=True, gateway=True))  # fmt: skip
-            return
-        t = cfg.temporal
-        server = DevServer(host=t.host, port=t.port, ui_port=t.ui_port,
-                           db_file=cfg.data_dir / "temporal.db", namespace=t.namespace)  # fmt: skip
-        try:
-            out.print(f"starting the Temporal dev server on {server.address} ...", style="dim")
-            try:
-                server.start(t.startup_timeout_s)
-            except DevServerError as exc:
-                raise UserError(str(exc)) from None
-            asyncio.run(_serve(cfg, server.address, _banner(cfg, server.address, started=True),
-                               serve, sync=True, gateway=True))  # fmt: skip
-        finally:
-            server.stop()
-    except KeyboardInterrupt:
+        asyncio.run(_up_stack(cfg, pid_path))
+    except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         out.print("stopped.", style="dim")
+
+
+async def _up_stack(cfg: TutelageConfig, pid_path: Path) -> None:
+    from ..workers.devserver import DevServer, DevServerError, DevServerProcess
+    from ..workers.stack_status import StackStatus
+
+    serve = _runner("school", local_worker=True)
+    stop = _Stop(pid_path)
+    if not cfg.temporal.embedded():
+        stop.serves = True
+        address = cfg.temporal.effective_address()
+        await _serve(cfg, address, _banner(cfg, address, started=False), serve, stop,
+                     sync=True, gateway=True)  # fmt: skip
+        return
+    t = cfg.temporal
+    status = StackStatus()  # kept current by the dev server's supervisor, read by the API
+    server = DevServerProcess(
+        DevServer(host=t.host, port=t.port, ui_port=t.ui_port,
+                  db_file=cfg.data_dir / "temporal.db", namespace=t.namespace),
+        t.startup_timeout_s, status, stop_grace_s=DEV_SERVER_GRACE_S,
+    )  # fmt: skip
+    out.print(f"starting the Temporal dev server on {server.address} ...", style="dim")
+    try:
+        async with server:  # stopped after the worker: it would wait on a server that is gone
+            stop.serves = True
+            await _serve(cfg, server.address, _banner(cfg, server.address, started=True),
+                         serve, stop, sync=True, gateway=True, stack_status=status)  # fmt: skip
+    except DevServerError as exc:  # it did not start: a port in use, no binary, no answer
+        raise UserError(str(exc)) from None
+    print(f"DBG devserver closed {time.monotonic()}", flush=True)
 
 
 def run_worker_only(config_path: Path | None, role: str, local_worker: bool) -> None:
@@ -202,14 +305,21 @@ def run_worker_only(config_path: Path | None, role: str, local_worker: bool) -> 
         f"[green]{what} running[/] against {address}, namespace {cfg.temporal.namespace}, "
         f"task queue {queues}"
     )
+
+    async def main() -> None:
+        stop = _Stop()
+        stop.serves = True
+        await _serve(cfg, address, banner, _runner(role, local_worker), stop)
+
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(cfg, address, banner, _runner(role, local_worker)))
+        asyncio.run(main())
     out.print(f"{what} stopped.", style="dim")
     _exit_now(0)
 
 
 def run_down(config_path: Path | None, timeout_s: float) -> None:
     """Stop the `tutelage up` recorded in the data directory's pid file, and wait for it."""
+    print(f"DBG down started {time.monotonic()}", flush=True)
     cfg = load_config(config_path)
     pid_path = cfg.data_dir / UP_PID_FILE
     rec = pidfile.read(pid_path)
@@ -224,13 +334,26 @@ def run_down(config_path: Path | None, timeout_s: float) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(rec.pid, signal.SIGTERM)
+    print(f"DBG down sent SIGTERM {time.monotonic()}", flush=True)
+    # `up` stops itself within HARD_STOP_S, whatever it is doing; past `timeout_s` it is stuck
+    # beyond that (e.g. SIGSTOPped): it is killed, and its children get SIGTERM from the kernel.
+    if not _gone(rec, timeout_s):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(rec.pid, signal.SIGKILL)
+        _gone(rec, 2.0)
+        pidfile.remove(pid_path, rec.pid)
+        out.print(f"[yellow]tutelage (pid {rec.pid}) did not stop within {timeout_s:g}s of "
+                  "SIGTERM: killed it (SIGKILL).[/] Its log says what it was doing.",
+                  soft_wrap=True)  # fmt: skip
+        return
+    out.print(f"stopped tutelage (pid {rec.pid}).", soft_wrap=True)
+
+
+def _gone(rec: pidfile.PidRecord, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while rec.alive() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if rec.alive():
-        raise UserError(f"tutelage (pid {rec.pid}) did not stop within {timeout_s:g}s; "
-                        f"its pid file: {pid_path}")  # fmt: skip
-    out.print(f"stopped tutelage (pid {rec.pid}).", soft_wrap=True)
+        time.sleep(0.1)
+    return not rec.alive()
 
 
 def run_serve(config_path: Path | None, host: str | None, port: int | None) -> None:
@@ -246,13 +369,12 @@ def run_serve(config_path: Path | None, host: str | None, port: int | None) -> N
     async def main() -> None:
         from ..gateway.server import build_server, serve_until
 
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = _Stop()
+        stop.serves = True
         _check_port_free(cfg)
         server = build_server(cfg)
-        task = asyncio.create_task(serve_until(server, stop))
+        server.config.timeout_graceful_shutdown = API_GRACE_S
+        task = asyncio.create_task(serve_until(server, stop.event))
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
         out.print(f"[green]gateway listening[/] for the school on {address}, task queue "

@@ -10,6 +10,7 @@ import uvicorn
 from temporalio.client import Client
 
 from ..config import TutelageConfig
+from ..workers.stack_status import StackStatus
 from .app import create_app
 from .temporal import TemporalSource
 
@@ -23,7 +24,8 @@ class _Server(uvicorn.Server):
         yield
 
 
-def build_server(config: TutelageConfig, client: Client | None = None) -> uvicorn.Server:
+def build_server(config: TutelageConfig, client: Client | None = None,
+                 stack_status: StackStatus | None = None) -> uvicorn.Server:  # fmt: skip
     """A uvicorn server for the gateway; `client`: share this process's Temporal client (eager
     workflow start then reaches the worker in this process)."""
     source = TemporalSource(config.temporal.effective_address(), config.temporal.namespace,

@@ -14,6 +14,7 @@ import ctypes.util
 import os
 import signal
 import sys
+from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
 
@@ -62,3 +63,18 @@ def describe_exit(returncode: int | None) -> str:
         name = f"signal {-returncode}"
     native = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"}
     return f"signal {name}" + (" (a native crash)" if name in native else "")
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids of `pid`'s living children, from /proc (Linux; elsewhere none). Its process
+    tree, not a name, says which processes are its own."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            # The command name (field 2) may hold spaces and parentheses: split after its ')'.
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+            found.append(int(entry.name))
+    return sorted(found)
