@@ -46,14 +46,14 @@ keepalive_s = 0.05
 counters = "{counters}"
 [[members]]
 id = "sup"
-model = "openai/sup-model"
+model = "{sup_model}"
 role = "teacher"
 input_price = 0.00001
 output_price = 0.00003
 {sup_extra}
 [[members]]
 id = "stu"
-model = "openai/stu-model"
+model = "{stu_model}"
 role = "ta"
 input_price = 0.0000001
 output_price = 0.0000001
@@ -84,13 +84,15 @@ class Served:
 
 
 def write_school(root: Path, port: int, timeout: float = 30, sup_extra: str = OK_PARAMS,
-                 stu_extra: str = OK_PARAMS, auth: str = "none",
-                 counters: str = "memory") -> Path:  # fmt: skip
+                 stu_extra: str = OK_PARAMS, auth: str = "none", counters: str = "memory",
+                 sup_model: str = "openai/sup-model",
+                 stu_model: str = "openai/stu-model") -> Path:  # fmt: skip
     root.mkdir(parents=True, exist_ok=True)
     path = root / "tutelage.toml"
     path.write_text(SCHOOL.format(queue=f"gw-{uuid.uuid4().hex[:8]}", port=port, timeout=timeout,
                                   sup_extra=sup_extra, stu_extra=stu_extra, auth=auth,
-                                  counters=counters))  # fmt: skip
+                                  counters=counters, sup_model=sup_model,
+                                  stu_model=stu_model))  # fmt: skip
     return path
 
 

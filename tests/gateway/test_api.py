@@ -31,7 +31,11 @@ def test_the_openai_client_gets_a_chat_completion(served: Served) -> None:
     assert raw.headers["x-tutelage-member"] == t["member"]
     assert raw.headers["x-tutelage-route"] == t["route"]
     assert float(raw.headers["x-tutelage-cost-usd"]) == pytest.approx(t["cost_usd"], abs=1e-8)
-    assert float(raw.headers["x-tutelage-saved-usd"]) >= 0
+    # Saved is signed (a novel query calls every member and can cost more than the supervisor
+    # alone), and the header, the body and its parts agree.
+    saved = float(raw.headers["x-tutelage-saved-usd"])
+    assert saved == pytest.approx(t["saved_usd"], abs=1e-8)
+    assert t["saved_usd"] == pytest.approx(t["supervisor_only_cost_usd"] - t["cost_usd"])
     assert raw.headers["x-request-id"].startswith("req-")
 
 
@@ -143,12 +147,15 @@ MALFORMED: list[tuple[str, Any, int, str | None, str | None]] = [
     ("too long a conversation", {"model": "tutelage", "messages": [
         {"role": "system", "content": LONG}, {"role": "user", "content": "hi"}]}, 400,
      "context_length_exceeded", "messages"),
-    ("a tool message", {"model": "tutelage", "messages": [
-        {"role": "tool", "content": "x"}, {"role": "user", "content": "hi"}]}, 400,
-     "unsupported_parameter", "messages[0].role"),
+    ("a tool message with no call", {"model": "tutelage", "messages": [
+        {"role": "tool", "content": "x", "tool_call_id": "c1"}, {"role": "user", "content": "hi"}]},
+     400, "invalid_value", "messages[0].tool_call_id"),
+    ("a function message", {"model": "tutelage", "messages": [
+        {"role": "function", "content": "x", "name": "f"}, {"role": "user", "content": "hi"}]},
+     400, "unsupported_parameter", "messages[0].role"),
     ("an image part", {"model": "tutelage", "messages": [{"role": "user", "content": [
         {"type": "image_url", "image_url": {"url": "http://x"}}]}]}, 400,
-     "unsupported_parameter", "messages"),
+     "unsupported_parameter", "messages[0].content"),
     ("unknown model", {**GOOD, "model": "gpt-4o"}, 404, "model_not_found", "model"),
     ("empty model", {**GOOD, "model": ""}, 404, "model_not_found", "model"),
     ("model not a string", {**GOOD, "model": 3}, 400, "invalid_value", "model"),
@@ -163,10 +170,12 @@ MALFORMED: list[tuple[str, Any, int, str | None, str | None]] = [
     ("max_completion_tokens zero", {**GOOD, "max_completion_tokens": 0}, 400, "invalid_value",
      "max_completion_tokens"),
     ("n of 2", {**GOOD, "n": 2}, 400, "unsupported_parameter", "n"),
-    ("tools", {**GOOD, "tools": [{"type": "function", "function": {"name": "f"}}]}, 400,
-     "unsupported_parameter", "tools"),
-    ("JSON mode", {**GOOD, "response_format": {"type": "json_object"}}, 400,
-     "unsupported_parameter", "response_format"),
+    ("a tool not a function", {**GOOD, "tools": [{"type": "web_search"}]}, 400,
+     "invalid_value", "tools[0].type"),
+    ("an unknown response format", {**GOOD, "response_format": {"type": "yaml"}}, 400,
+     "invalid_value", "response_format.type"),
+    ("an unknown parameter", {**GOOD, "temprature": 0.2}, 400, "unknown_parameter", "temprature"),
+    ("logprobs", {**GOOD, "logprobs": True}, 400, "unsupported_parameter", "logprobs"),
     ("stream a word", {**GOOD, "stream": "yes please"}, 400, "invalid_value", "stream"),
     ("stop a number", {**GOOD, "stop": 7}, 400, "invalid_value", "stop"),
     ("metadata not strings", {**GOOD, "metadata": {"a": [1]}}, 400, "invalid_value", "metadata.a"),

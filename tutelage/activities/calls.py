@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from ..models import AnswerRequest, JudgeRequest, JudgeResult, MemberAnswer, Verdict
+from ..models.structured import AnswerShape, ToolCall
 from ..options import NON_RETRYABLE_ERRORS
 from ..policy.distill import exemplar_messages
 from ..policy.judging import (
@@ -24,6 +25,8 @@ from ..policy.judging import (
     parse_judge_reply,
     retry_message,
 )
+from ..policy.member_prompt import shaped_call
+from ..policy.structured import calls_from_text, with_ids
 from ..providers._litellm import litellm
 from ..providers.catalog import MemberCatalog
 from . import names
@@ -58,6 +61,28 @@ def classify(exc: Exception, member_id: str) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=not retryable)
 
 
+def _native_support(model: str, shape: AnswerShape) -> tuple[bool, bool]:
+    """Whether the member's provider takes a JSON schema / tools itself (litellm's model map);
+    an unknown model takes neither (the prompt carries them)."""
+    try:
+        json_ok = shape.kind != "text" and bool(litellm.supports_response_schema(model=model))
+        tools_ok = bool(shape.tools) and bool(litellm.supports_function_calling(model=model))
+    except Exception:  # noqa: BLE001 - a model litellm does not know
+        return False, False
+    return json_ok, tools_ok
+
+
+def _tool_calls(message: Any, member_id: str) -> list[ToolCall]:
+    """The provider's tool calls on a reply, as ToolCalls with an id each."""
+    calls = []
+    for c in getattr(message, "tool_calls", None) or []:
+        function = getattr(c, "function", None)
+        calls.append(ToolCall(id=str(getattr(c, "id", "") or ""),
+                              name=str(getattr(function, "name", "") or ""),
+                              arguments=str(getattr(function, "arguments", "") or "")))  # fmt: skip
+    return with_ids(calls, f"call_{member_id}")
+
+
 class ModelCalls:
     def __init__(self, catalog: MemberCatalog) -> None:
         self.catalog = catalog
@@ -88,15 +113,25 @@ class ModelCalls:
     @activity.defn(name=names.ANSWER)
     async def answer(self, req: AnswerRequest) -> MemberAnswer:
         kwargs = {**self._call_kwargs(req.member_id, req.timeout_s), **req.call_params}
-        messages = exemplar_messages(req.exemplars, req.text, req.context)
+        messages = exemplar_messages(req.exemplars, req.text, req.context, req.followup)
+        if req.shape.structured:
+            messages, shaped = shaped_call(req.shape, messages,
+                                           *_native_support(kwargs["model"], req.shape))  # fmt: skip
+            kwargs.update(shaped)
         started = time.perf_counter()
         try:
             response = await litellm.acompletion(messages=messages, **kwargs)
         except Exception as exc:  # noqa: BLE001 - every provider error is classified
             raise classify(exc, req.member_id) from None
         latency = (time.perf_counter() - started) * 1000
-        text = (response.choices[0].message.content or "").strip()
-        if not text:
+        message = response.choices[0].message
+        text = (message.content or "").strip()
+        calls = _tool_calls(message, req.member_id) if req.shape.tools else []
+        if not calls and req.shape.calls_allowed:
+            calls = calls_from_text(text, f"call_{req.member_id}") or []
+        if calls:
+            text = ""
+        elif not text:
             raise ApplicationError(f"{req.member_id}: empty answer", type="EmptyAnswer")
         usage = getattr(response, "usage", None)
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
@@ -105,6 +140,7 @@ class ModelCalls:
         return MemberAnswer(
             member_id=req.member_id,
             text=text,
+            tool_calls=calls,
             tokens_in=tokens_in,
             tokens_out=tokens_out,
             cost_usd=self.catalog.price(req.member_id).of(tokens_in, tokens_out),

@@ -21,22 +21,23 @@ from pydantic import ValidationError
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.service import RPCError
 
-from ..client import new_query_id, start_query
+from ..client import start_query
 from ..config import TutelageConfig
 from ..models import QueryInput, QueryResult
 from ..models.keys import ApiKey
 from ..policy.answers import answer_usage, failure_hint
 from ..policy.keys import bearer, has_limits, needs_charges
-from ..policy.presets import PRESETS, UnknownPresetError, preset_cost_weight
+from ..policy.presets import PRESETS
 from ..policy.savings import saved_usd
-from ..policy.validation import query_problem, too_long
 from ..providers.catalog import ConfigCatalog
 from . import errors
 from .admission import Admissions
 from .body import declared_length, read_body, too_large
 from .dashboard import install_dashboard
 from .errors import APIError
+from .feedback import install_feedback
 from .metrics import Metrics
+from .requests import query_input
 from .schema import ChatCompletionRequest
 from .temporal import RETRY_SOON, KeyCache, TemporalSource
 
@@ -45,59 +46,23 @@ log = logging.getLogger("tutelage.gateway")
 START_RPC_TIMEOUT_S = 5.0
 # How often a waiting request checks that its client is still there.
 DISCONNECT_POLL_S = 1.0
-_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
-
-
-def _query(req: ChatCompletionRequest, cfg: TutelageConfig, tenant: str) -> QueryInput:
-    """The QueryInput a valid request asks for, or an APIError saying what is wrong."""
-    refusal = req.refusals()
-    if refusal is not None:
-        raise APIError(400, refusal[1], "unsupported_parameter", refusal[0])
-    try:
-        cost_weight = preset_cost_weight(req.model)
-    except UnknownPresetError as exc:
-        raise APIError(404, str(exc), "model_not_found", "model") from None
-    *before, last = req.messages
-    if last.role != "user":
-        raise APIError(400, "The last message must be the user's question (role 'user').",
-                       "invalid_value", f"messages[{len(req.messages) - 1}].role")  # fmt: skip
-    context = []
-    for i, m in enumerate(before):
-        if m.role not in _ROLES:
-            raise APIError(400, f"Messages of role '{m.role}' are not supported.",
-                           "unsupported_parameter", f"messages[{i}].role")  # fmt: skip
-        context.append({"role": _ROLES[m.role], "content": m.text()})
-    params: dict[str, Any] = {}
-    if req.temperature is not None:
-        params["temperature"] = req.temperature
-    if req.max_completion_tokens or req.max_tokens:
-        params["max_tokens"] = req.max_completion_tokens or req.max_tokens
-    if req.stop:
-        params["stop"] = [req.stop] if isinstance(req.stop, str) else req.stop
-    if req.top_p is not None:
-        params["top_p"] = req.top_p
-    text = last.text()
-    q = QueryInput(text=text, query_id=new_query_id(text), tenant=tenant, context=context,
-                   cost_weight=cost_weight, call_params=params)  # fmt: skip
-    problem = query_problem(q, cfg.limits)
-    if problem:
-        code = "context_length_exceeded" if too_long(q, cfg.limits) else "invalid_value"
-        raise APIError(400, f"{problem[0].upper()}{problem[1:]}.", code, "messages")
-    return q
 
 
 def _completion(result: QueryResult, cfg: TutelageConfig, catalog: ConfigCatalog,
                 created: int) -> dict[str, Any]:  # fmt: skip
     spec = catalog.spec(result.winner) if result.winner else None
     prompt, completion = answer_usage(result)
+    calls = [c.to_openai() for c in result.tool_calls]
     saved = saved_usd(result.supervisor_only_cost_usd, result.cost_usd)
     return {
         "id": f"chatcmpl-{result.query_id}",
         "object": "chat.completion",
         "created": created,
         "model": spec.model if spec else (result.winner or "tutelage"),
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                     "message": {"role": "assistant", "content": result.answer or ""}}],
+        "choices": [{"index": 0, "finish_reason": "tool_calls" if calls else "stop",
+                     "logprobs": None, "message": {
+                         "role": "assistant", "content": None if calls else (result.answer or ""),
+                         **({"tool_calls": calls} if calls else {})}}],
         "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
                   "total_tokens": prompt + completion},
         "tutelage": {
@@ -116,14 +81,16 @@ def _headers(body: dict[str, Any], request_id: str) -> dict[str, str]:
     t = body["tutelage"]
     return {"x-tutelage-member": str(t["member"]), "x-tutelage-route": t["route"],
             "x-tutelage-cost-usd": f"{t['cost_usd']:.8f}",
-            "x-tutelage-saved-usd": f"{t['saved_usd']:.8f}", "x-request-id": request_id}  # fmt: skip
+            "x-tutelage-saved-usd": f"{t['saved_usd']:.8f}", "x-request-id": request_id,
+            "x-tutelage-query-id": str(t["query_id"])}  # fmt: skip
 
 
 def _stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The answer as chat.completion.chunk objects: role, content pieces, stop, then usage."""
     base = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"],
             "model": body["model"]}  # fmt: skip
-    text = body["choices"][0]["message"]["content"]
+    message = body["choices"][0]["message"]
+    text = message["content"] or ""
     pieces = [text[i:i + 64] for i in range(0, len(text), 64)] or [""]
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
@@ -132,7 +99,15 @@ def _stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
 
     out = [chunk({"role": "assistant", "content": ""})]
     out += [chunk({"content": p}) for p in pieces if p]
-    out.append(chunk({}, "stop"))
+    # Tool calls as OpenAI streams them: each call's id and name first, then its arguments.
+    for i, call in enumerate(message.get("tool_calls") or []):
+        fn = call["function"]
+        out.append(chunk({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
+                                          "function": {"name": fn["name"], "arguments": ""}}]}))
+        args = fn["arguments"]
+        out += [chunk({"tool_calls": [{"index": i, "function": {"arguments": args[j:j + 64]}}]})
+                for j in range(0, len(args), 64)]
+    out.append(chunk({}, body["choices"][0]["finish_reason"]))
     out.append({**base, "choices": [], "usage": body["usage"], "tutelage": body["tutelage"]})
     return out
 
@@ -181,7 +156,8 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
                        else "insufficient_quota")  # fmt: skip
 
     install_dashboard(app, config, temporal, keys)
-    paths = {"/v1/chat/completions", "/v1/models", "/metrics", "/health/liveness",
+    install_feedback(app, config, temporal, keys)
+    paths = {"/v1/chat/completions", "/v1/feedback", "/v1/models", "/metrics", "/health/liveness",
              "/health/readiness", "/dashboard", "/dashboard/sign-out"}  # fmt: skip
 
     @app.middleware("http")
@@ -321,7 +297,9 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             from fastapi.exceptions import RequestValidationError
 
             raise errors.validation_error(RequestValidationError(exc.errors())) from None
-        q = _query(req, config, record.tenant if record else "default")
+        q = query_input(req, config, record.tenant if record else "default")
+        if req.metadata:
+            log.info("request %s: metadata %s", rid, req.metadata)
         if record is not None and has_limits(record):
             await admit(record, q, req.max_completion_tokens or req.max_tokens)
             if needs_charges(record):
@@ -348,7 +326,8 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             return JSONResponse(body, headers=_headers(body, rid))
         return StreamingResponse(_events(handle, q, created, rid),
                                  media_type="text/event-stream",
-                                 headers={"x-request-id": rid, "cache-control": "no-cache"})  # fmt: skip
+                                 headers={"x-request-id": rid, "cache-control": "no-cache",
+                                          "x-tutelage-query-id": q.query_id})  # fmt: skip
 
     async def _events(handle: WorkflowHandle[Any, QueryResult], q: QueryInput, created: int,
                       rid: str) -> AsyncIterator[str]:  # fmt: skip

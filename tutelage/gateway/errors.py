@@ -61,6 +61,9 @@ def validation_error(exc: RequestValidationError) -> APIError:
         return APIError(400, f"We could not parse the JSON body of your request: {err.get('msg')}",
                         "invalid_json")  # fmt: skip
     param = _param(loc)
+    if err.get("type") == "extra_forbidden":  # OpenAI's answer to a parameter it does not know
+        return APIError(400, f"Unrecognized request argument supplied: {param}.",
+                        "unknown_parameter", param)  # fmt: skip
     if err.get("type") == "missing":
         return APIError(400, f"Missing required parameter: '{param}'.", "missing_required_parameter",
                         param)  # fmt: skip

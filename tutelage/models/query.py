@@ -11,6 +11,7 @@ from .lifecycle import Exemplar
 from .peer import PeerCheck, PeerPanel
 from .roster import Member
 from .settings import JudgeSettings, Limits, PeerReviewSettings, RoutingSettings
+from .structured import AnswerShape, ToolCall
 
 
 class Route(StrEnum):
@@ -34,8 +35,14 @@ class QueryInput(BaseModel):
     # benchmark stream sets it so that every engine and run draws the same.
     draw_key: str = ""
     # The conversation before the question (system prompt, earlier turns), as chat messages
-    # ({"role", "content"}): members see it; the cache never answers a query that has one.
-    context: list[dict[str, str]] = Field(default_factory=list)
+    # ({"role", "content"}; assistant turns may carry `tool_calls`, tool turns `tool_call_id`):
+    # members see it; the cache never answers a query that has one.
+    context: list[dict[str, Any]] = Field(default_factory=list)
+    # The turns after the question in a tool loop (the assistant's tool calls, the tools'
+    # results), in order: members see them after the question.
+    followup: list[dict[str, Any]] = Field(default_factory=list)
+    # What the answer must be: text, a JSON value (of a schema), or tool calls.
+    shape: AnswerShape = Field(default_factory=AnswerShape)
     # This query's cost knob (a gateway preset such as `tutelage-cheap`); None: the school's.
     cost_weight: float | None = Field(None, ge=0)
     # Sampling settings the caller asked for (temperature, max_tokens, stop), passed to every
@@ -129,15 +136,19 @@ class AnswerRequest(BaseModel):
     timeout_s: float = 60.0
     # Worked examples from the exemplar bank (in-context distillation), oldest turn first.
     exemplars: list[Exemplar] = Field(default_factory=list)
-    # The conversation before the question (QueryInput.context).
-    context: list[dict[str, str]] = Field(default_factory=list)
+    # The conversation before the question (QueryInput.context), and after it (followup).
+    context: list[dict[str, Any]] = Field(default_factory=list)
+    followup: list[dict[str, Any]] = Field(default_factory=list)
     # The caller's sampling settings (QueryInput.call_params).
     call_params: dict[str, Any] = Field(default_factory=dict)
+    shape: AnswerShape = Field(default_factory=AnswerShape)
 
 
 class MemberAnswer(BaseModel):
     member_id: str
     text: str | None = None
+    # Tool calls the member answered with (then `text` may be empty).
+    tool_calls: list[ToolCall] = Field(default_factory=list)
     ttft_ms: float | None = None  # time to first token, where the provider reports it
     error: str | None = None
     error_kind: str | None = None
@@ -149,7 +160,7 @@ class MemberAnswer(BaseModel):
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.text is not None
+        return self.error is None and (self.text is not None or bool(self.tool_calls))
 
     @property
     def shadow(self) -> bool:
@@ -194,6 +205,8 @@ class QueryResult(BaseModel):
     tenant: str = "default"
     status: str = "ok"  # ok | failed
     answer: str | None = None
+    # The winner's tool calls, when it answered with calls (then the answer is empty).
+    tool_calls: list[ToolCall] = Field(default_factory=list)
     winner: str | None = None
     # The winner's role in the query's domain when it answered (student, ta, teacher).
     winner_role: str | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from ..models.lifecycle import UNKNOWN_TENANT, Exemplar, GateResult
 from ..models.roster import Member, Role
@@ -54,10 +55,12 @@ def exemplars_for(member: Member, bank: list[Exemplar], k: int) -> list[Exemplar
 
 
 def exemplar_messages(
-    exemplars: list[Exemplar], question: str, context: list[dict[str, str]] | None = None
-) -> list[dict[str, str]]:
+    exemplars: list[Exemplar], question: str, context: list[dict[str, Any]] | None = None,
+    followup: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
     """The conversation's system messages, worked examples as earlier turns (most similar
-    last), the conversation's own earlier turns, then the question itself.
+    last), the conversation's own earlier turns, the question itself, then the turns after
+    it (a tool loop's calls and results).
 
     The question stays the last user message, exactly as asked, so providers that key on it
     (the replay provider) and the model both see the real query.
@@ -69,6 +72,7 @@ def exemplar_messages(
         messages.append({"role": "assistant", "content": e.answer})
     messages += [m for m in context if m.get("role") != "system"]
     messages.append({"role": "user", "content": question})
+    messages += followup or []
     return messages
 
 

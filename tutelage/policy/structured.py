@@ -20,7 +20,14 @@ from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from referencing.exceptions import Unresolvable
 
-from ..models.structured import AnswerShape, Check, FunctionChoice, ToolCall, ToolSpec
+from ..models.structured import (
+    AnswerShape,
+    Check,
+    FunctionChoice,
+    ToolCall,
+    ToolSpec,
+    shape_digest,
+)
 
 Problem = tuple[str, str]  # (param, message): a 400 naming the request's parameter
 
@@ -537,3 +544,40 @@ def with_ids(calls: Sequence[ToolCall], id_prefix: str) -> list[ToolCall]:
     none; OpenAI's clients answer each call by its id)."""
     return [c if c.id else c.model_copy(update={"id": f"{id_prefix}_{n}"})
             for n, c in enumerate(calls)]  # fmt: skip
+
+
+# --- a structured query in the school -------------------------------------------------------
+
+
+def shaped_domain(domain: str | None, shape: AnswerShape) -> str | None:
+    """The domain a structured query is routed, remembered and promoted in: its cluster plus
+    the digest of its tool set or schema, so trust earned filling one schema (or calling one
+    tool set) is not trust for another."""
+    digest = shape_digest(shape)
+    if not digest:
+        return domain
+    return f"{domain or '*'}#{digest}"
+
+
+def same_shape(domain: str | None, shaped: str | None) -> bool:
+    """Whether a remembered query's domain is of the same shape as this query's (both plain,
+    or the same digest)."""
+    mine = (shaped or "").partition("#")[2]
+    theirs = (domain or "").partition("#")[2]
+    return mine == theirs
+
+
+def served_text(check: Check, text: str | None) -> str:
+    """The answer as served: a JSON answer without the code fence a model put around it."""
+    if check.kind == "json" and check.valid:
+        stripped, fenced = strip_fence(text or "")
+        return stripped if fenced else (text or "")
+    return text or ""
+
+
+def shown_to_judge(text: str | None, calls: Sequence[ToolCall]) -> str:
+    """An answer as the judge reads it: its text, or its tool calls as JSON."""
+    if calls:
+        return json.dumps({"tool_calls": [{"name": c.name, "arguments": c.arguments}
+                                          for c in calls]}, ensure_ascii=False)  # fmt: skip
+    return text or ""

@@ -6,8 +6,12 @@ from ..models import Limits, QueryInput
 
 
 def query_size(query: QueryInput) -> int:
-    """Characters the members read: the question and the conversation before it."""
-    return len(query.text) + sum(len(m.get("content") or "") for m in query.context)
+    """Characters the members read: the question, the conversation before and after it, and
+    the shape it asks for (a schema, tools)."""
+    turns = [*query.context, *query.followup]
+    shape = len(query.shape.model_dump_json()) if query.shape.structured else 0
+    return (len(query.text) + shape + sum(len(str(m.get("content") or "")) for m in turns)
+            + sum(len(str(m.get("tool_calls") or "")) for m in turns))  # fmt: skip
 
 
 def too_long(query: QueryInput, limits: Limits) -> bool:
@@ -20,7 +24,7 @@ def query_problem(query: QueryInput, limits: Limits) -> str | None:
         return "the query is empty"
     if too_long(query, limits):
         size = query_size(query)
-        what = "query" if not query.context else "conversation"
+        what = "query" if not (query.context or query.followup) else "conversation"
         return (
             f"the {what} has {size:,} characters; the limit is "
             f"{limits.max_query_chars:,} (limits.max_query_chars)"

@@ -27,6 +27,7 @@ from ..models import (
     SchoolSnapshot,
     Verdict,
 )
+from ..models.structured import Check
 from ..policy import cost as cost_policy
 from ..policy.cache import pick_cache_hit
 from ..policy.cycles import due_cycles
@@ -34,7 +35,15 @@ from ..policy.distill import exemplars_for, learns_from_exemplars
 from ..policy.peer import escalation, mark_escalated, pair_checks, panel_agrees, panel_passes
 from ..policy.presets import with_cost_weight
 from ..policy.routing import route
-from ..policy.scoring import pick_winner, programmatic_verdicts
+from ..policy.scoring import (
+    answer_checks,
+    fits,
+    judge_needed,
+    pick_winner,
+    programmatic_verdicts,
+    shape_verdicts,
+)
+from ..policy.structured import same_shape, served_text, shaped_domain, shown_to_judge
 from ..policy.validation import query_problem
 
 
@@ -85,13 +94,15 @@ async def run_query(
     if inp.cost_weight is not None:
         recall = recall.model_copy(update={"school": with_cost_weight(recall.school,
                                                                       inp.cost_weight)})  # fmt: skip
+    recall = _for_shape(inp, recall)
     school = recall.school
     problem = query_problem(inp, school.limits)
     if problem:
         return _failed(inp, problem, workflow_id=workflow_id)
 
-    # A cached answer was given to the question alone: never to one asked in a conversation.
-    hit = None if inp.context else pick_cache_hit(
+    # A cached answer was given to the question alone: never to one asked in a conversation,
+    # in a tool loop, or in a shape (a schema, tools) of its own.
+    hit = None if inp.context or inp.followup or inp.shape.structured else pick_cache_hit(
         inp.text, recall.exact_match, recall.neighbours, school.routing, school.config_version
     )  # fmt: skip
     if hit is not None:
@@ -114,34 +125,45 @@ async def run_query(
         review = await _review(inp, recall, decision, calls, steps)
         decision, panel_agreed, escalated = review.decision, review.agreed, review.escalated
         calls += review.answers
-    visible_ok = [c for c in calls if c.ok and not c.shadow]
+    checks = answer_checks(inp.shape, calls)
+    visible_ok = [c for c in calls if c.ok and not c.shadow and fits(checks, c.member_id)]
     if not visible_ok and school.supervisor not in decision.answerers:
         # Everyone chosen failed: fall back to the supervisor rather than fail the query.
         calls += await _fan_out(inp, recall, decision.model_copy(
             update={"answerers": [school.supervisor], "shadows": []}), steps)  # fmt: skip
-        decision.reason += "; all chosen members failed, supervisor asked"
-        visible_ok = [c for c in calls if c.ok and not c.shadow]
+        why = "answered in the wrong shape" if any(c.ok for c in calls) else "failed"
+        decision.reason += f"; all chosen members {why}, supervisor asked"
+        checks = answer_checks(inp.shape, calls)
+        visible_ok = [c for c in calls if c.ok and not c.shadow and fits(checks, c.member_id)]
+    misfits = shape_verdicts(checks)
     if not visible_ok:
+        shapes = "; ".join(f"{v.member_id}: {v.reasoning}" for v in misfits)
         result = _failed(
-            inp, "every member asked failed, the supervisor included",
+            inp, f"no member's answer fits the requested shape ({shapes})" if misfits
+            else "every member asked failed, the supervisor included",
             workflow_id=workflow_id, route=decision.route, calls=calls,
             members_asked=[c.member_id for c in calls],
             nearest_similarity=decision.nearest_similarity,
             supervisor_called=True, latency_ms=elapsed_ms(),
-            cost_usd=sum(c.cost_usd for c in calls), domain=domain,
+            cost_usd=sum(c.cost_usd for c in calls), domain=domain, verdicts=misfits,
         )  # fmt: skip
         return await _finish(inp, recall, result, steps)
 
-    verdicts, judge_call = await _judge(inp, school, decision, calls, steps)
+    fitting = [c for c in calls if fits(checks, c.member_id)]
+    verdicts, judge_call = await _judge(inp, school, decision, fitting, steps, checks)
+    verdicts += misfits
     if judge_call is not None:
         calls.append(judge_call)
     if escalated:
         verdicts = mark_escalated(verdicts, decision.panel, inp.reference is not None)
     members = {m.id: m for m in school.members}
-    winner = pick_winner(calls, verdicts, members, school.routing.win_margin, decision.answerers)
-    answer = next(c.text for c in calls if c.member_id == winner and c.kind != "judge")
+    winner = pick_winner(fitting, verdicts, members, school.routing.win_margin,
+                         decision.answerers)  # fmt: skip
+    won = next(c for c in calls if c.member_id == winner and c.kind != "judge")
+    answer = served_text(checks[winner], won.text) if winner in checks else won.text
     result = QueryResult(
         query_id=inp.query_id, workflow_id=workflow_id, tenant=inp.tenant, answer=answer,
+        tool_calls=won.tool_calls,
         winner=winner, winner_role=members[winner].role_in(domain).value if winner in members
         else None, route=decision.route, nearest_similarity=decision.nearest_similarity,
         members_asked=[c.member_id for c in calls if c.kind != "judge"],
@@ -151,7 +173,8 @@ async def run_query(
         supervisor_only_cost_usd=_supervisor_only_cost(school, calls, recall.prompt_tokens),
         supervisor_called=any(c.member_id == school.supervisor for c in calls),
         reason=decision.reason, domain=domain, panel_agreed=panel_agreed,
-        agreements=pair_checks(calls, school.supervisor, school.judge.pass_score),
+        agreements=[] if inp.shape.structured else pair_checks(calls, school.supervisor,
+                                                               school.judge.pass_score),
     )  # fmt: skip
     return await _finish(inp, recall, result, steps)
 
@@ -216,7 +239,8 @@ async def _fan_out(
                     if learns_from_exemplars(m, recall.domain) else [])  # fmt: skip
         req = AnswerRequest(query_id=inp.query_id, member_id=member_id, model=m.model,
                             text=inp.text, timeout_s=m.timeout_s, exemplars=examples,
-                            context=inp.context, call_params=inp.call_params)  # fmt: skip
+                            context=inp.context, followup=inp.followup,
+                            call_params=inp.call_params, shape=inp.shape)  # fmt: skip
         requests.append(steps.answer(req, m.timeout_s))
     answers = await asyncio.gather(*requests)
     return [
@@ -230,23 +254,41 @@ async def _judge(
     decision: RouteDecision,
     calls: list[MemberAnswer],
     steps: QuerySteps,
+    checks: dict[str, Check],
 ) -> tuple[list[Verdict], MemberAnswer | None]:
     """Verdicts for the answers, and the judge's own call when an LLM judge was asked."""
     judge_id = decision.judge_id or school.supervisor
-    programmatic = programmatic_verdicts(calls, inp.reference, school.judge.mode, judge_id)
+    programmatic = programmatic_verdicts(calls, inp.reference, school.judge.mode, judge_id,
+                                         inp.shape, checks)  # fmt: skip
     if inp.reference is not None or (programmatic is not None and decision.judge):
         return programmatic or [], None
-    if not decision.judge:
+    if not decision.judge or not judge_needed(inp.shape, calls):
         return [], None
     sup = school.member(judge_id)
     judged = await steps.judge(
         JudgeRequest(
             query_id=inp.query_id, question=inp.text, supervisor_id=sup.id,
-            supervisor_model=sup.model, answers=[c for c in calls if c.ok], judge=school.judge,
+            supervisor_model=sup.model, answers=[
+                c.model_copy(update={"text": shown_to_judge(c.text, c.tool_calls)})
+                for c in calls if c.ok], judge=school.judge,
             timeout_s=sup.timeout_s,
         )
     )  # fmt: skip
     return judged.verdicts, judged.call
+
+
+def _for_shape(inp: QueryInput, recall: RecallResult) -> RecallResult:
+    """What a query of a shape routes on: its shaped domain (cluster plus the digest of its
+    schema or tool set), neighbours of the same shape only, no worked examples and no peer
+    panel for a structured query (both were learned on text answers)."""
+    domain = shaped_domain(recall.domain, inp.shape)
+    neighbours = [n for n in recall.neighbours if same_shape(n.domain, domain)]
+    exact = recall.exact_match if recall.exact_match in neighbours else None
+    update: dict[str, object] = {"neighbours": neighbours, "exact_match": exact}
+    if inp.shape.structured:
+        update |= {"domain": domain, "exemplars": [],
+                   "school": recall.school.model_copy(update={"peers": {}})}  # fmt: skip
+    return recall.model_copy(update=update)
 
 
 def _record_request(inp: QueryInput, recall: RecallResult, result: QueryResult) -> RecordRequest:
