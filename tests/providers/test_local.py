@@ -162,3 +162,31 @@ def test_default_threads_leave_one_core_to_the_worker(monkeypatch: pytest.Monkey
     assert LocalModelConfig(name="m").threads() == 1
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     assert LocalModelConfig(name="m").threads() == 1
+
+
+def _json_through_litellm(models_dir: Path) -> str:
+    from litellm.utils import custom_llm_setup
+
+    provider = LocalProvider([LocalModelConfig(name="gemma", n_ctx=512, max_tokens=40)], models_dir)
+    others = [p for p in litellm.custom_provider_map if p.get("provider") != "local"]
+    litellm.custom_provider_map = [*others, {"provider": "local", "custom_handler": provider}]
+    custom_llm_setup()
+    schema = {"type": "object", "properties": {"capital": {"type": "string", "maxLength": 12}},
+              "required": ["capital"]}  # fmt: skip
+    r = asyncio.run(litellm.acompletion(model="local/gemma", num_retries=0, messages=[
+        {"role": "user", "content": "The capital of Japan, as JSON?"}], response_format={
+        "type": "json_schema", "json_schema": {"name": "a", "schema": schema}}))  # fmt: skip
+    return str(r.choices[0].message.content)
+
+
+def test_a_schema_constrains_the_local_model_through_llama_cpp_grammar(models_dir: Path) -> None:
+    """A local member's structured answer is valid by construction: llama.cpp's grammar for
+    the request's schema constrains every generated token."""
+    import json
+
+    from jsonschema import validate
+
+    text = run_isolated(_json_through_litellm, models_dir)
+    value = json.loads(text)
+    validate(value, {"type": "object", "properties": {"capital": {"type": "string"}},
+                     "required": ["capital"]})  # fmt: skip

@@ -63,7 +63,10 @@ def classify(exc: Exception, member_id: str) -> ApplicationError:
 
 def _native_support(model: str, shape: AnswerShape) -> tuple[bool, bool]:
     """Whether the member's provider takes a JSON schema / tools itself (litellm's model map);
-    an unknown model takes neither (the prompt carries them)."""
+    an unknown model takes neither (the prompt carries them). A local GGUF member takes a
+    schema (llama.cpp's grammar-constrained decoding), not tools."""
+    if model.startswith("local/"):
+        return shape.kind != "text", False
     try:
         json_ok = shape.kind != "text" and bool(litellm.supports_response_schema(model=model))
         tools_ok = bool(shape.tools) and bool(litellm.supports_function_calling(model=model))

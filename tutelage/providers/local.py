@@ -11,6 +11,7 @@ gemma3-270m) gets a few-shot completion prompt with stop sequences.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from pathlib import Path
@@ -19,6 +20,19 @@ from typing import Any
 from ..models.local import BUNDLED, FewShot, LocalModelConfig
 from ._litellm import litellm
 
+
+def json_grammar(response_format: dict[str, Any] | None) -> Any:
+    """llama.cpp's grammar for a JSON response format (a schema's, or any JSON value's), so
+    a local member's answer is valid by construction; None for a text answer."""
+    if not response_format or response_format.get("type") not in ("json_object", "json_schema"):
+        return None
+    from llama_cpp import LlamaGrammar
+    from llama_cpp.llama_grammar import JSON_GBNF
+
+    schema = (response_format.get("json_schema") or {}).get("schema")
+    if response_format["type"] == "json_schema" and schema:
+        return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+    return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
 
 class LocalModelError(RuntimeError):
     """The GGUF file is missing, corrupt, or not a model llama.cpp can load. Not retryable."""
@@ -140,12 +154,15 @@ class LocalProvider(litellm.CustomLLM):
     # -- generation ----------------------------------------------------------------------
 
     def generate(
-        self, name: str, messages: list[dict[str, Any]], max_tokens: int | None
+        self, name: str, messages: list[dict[str, Any]], max_tokens: int | None,
+        response_format: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Generate one answer (blocking); streams internally to time the first token."""
+        """Generate one answer (blocking); streams internally to time the first token. A JSON
+        `response_format` constrains the generation with llama.cpp's grammar for it."""
         m = self.load(name)
         conf = m.conf
         limit = max_tokens or conf.max_tokens
+        grammar = json_grammar(response_format)
         with m.lock:  # one generation at a time per model
             started = time.perf_counter()
             first: float | None = None
@@ -155,7 +172,8 @@ class LocalProvider(litellm.CustomLLM):
                     "\n".join(str(x.get("content", "")) for x in messages).encode()))  # fmt: skip
                 self._check_fits(name, conf, prompt_tokens, limit)
                 stream = m.llm.create_chat_completion(messages=messages, max_tokens=limit,
-                                                      temperature=conf.temperature, stream=True)  # fmt: skip
+                                                      temperature=conf.temperature, stream=True,
+                                                      grammar=grammar)  # fmt: skip
                 for chunk in stream:
                     delta = chunk["choices"][0].get("delta", {}).get("content") or ""
                     if delta and first is None:
@@ -167,7 +185,8 @@ class LocalProvider(litellm.CustomLLM):
                 prompt_tokens = len(m.llm.tokenize(prompt.encode()))
                 self._check_fits(name, conf, prompt_tokens, limit)
                 stream = m.llm.create_completion(prompt, max_tokens=limit, stream=True,
-                                                 temperature=conf.temperature, stop=conf.stop)  # fmt: skip
+                                                 temperature=conf.temperature, stop=conf.stop,
+                                                 grammar=grammar)  # fmt: skip
                 for chunk in stream:
                     piece = chunk["choices"][0].get("text") or ""
                     if piece and first is None:
@@ -195,7 +214,9 @@ class LocalProvider(litellm.CustomLLM):
 
     def _response(self, model: str, messages: list[dict[str, Any]], kwargs: dict[str, Any]) -> Any:
         name = model.split("/", 1)[-1]
-        out = self.generate(name, messages, kwargs.get("optional_params", {}).get("max_tokens"))
+        optional = kwargs.get("optional_params", {})
+        out = self.generate(name, messages, optional.get("max_tokens"),
+                            optional.get("response_format"))  # fmt: skip
         response = litellm.ModelResponse(
             model=model,
             choices=[{"message": {"role": "assistant", "content": out["text"]},
