@@ -34,9 +34,12 @@ class KeysWorkflow:
 
     @workflow.run
     async def run(self, inp: KeysInput) -> None:
+        # Temporal suggests continuing as new before a run's history or its Updates (2,000 a
+        # run) reach their limits.
         await workflow.wait_condition(
             lambda: self._changes >= MAX_CHANGES_PER_RUN
             or workflow.info().get_current_history_length() >= MAX_HISTORY_EVENTS
+            or workflow.info().is_continue_as_new_suggested()
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(KeysInput(keys=self._keys, usage=self._usage))
