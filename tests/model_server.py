@@ -10,19 +10,24 @@ prompt, which this server reads as a model would):
 - `texter`: always text.
 - `breaker`: calls the first tool with arguments that break its schema (an empty object), or
   answers JSON that breaks the schema.
+- `streamer`: a 40-word answer ending "The answer is 42", streamed a word every 50 ms when the
+  request streams; `dier`: the same, but the connection drops after 10 words.
 Every request it received is kept (`requests`), so tests can read what members were sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI, Request
+from fastapi.responses import StreamingResponse
 
 from tutelage.workers.devserver import free_port
 
@@ -40,6 +45,8 @@ def _value(schema: dict[str, Any]) -> Any:
 
 
 _DECODER = json.JSONDecoder()
+STORY = " ".join(f"w{i}" for i in range(36)) + " The answer is 42"
+WORD_S = 0.05
 
 
 def _after(text: str, marker: str) -> Any:
@@ -82,6 +89,8 @@ def _reply(model: str, body: dict[str, Any]) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": None}
     if model == "texter":
         message["content"] = "I think it is sunny."
+    elif model in ("streamer", "dier"):
+        message["content"] = STORY
     elif tools and not results and body.get("tool_choice") != "none":
         choice = body.get("tool_choice")
         forced = choice["function"]["name"] if isinstance(choice, dict) else None
@@ -109,17 +118,38 @@ def _reply(model: str, body: dict[str, Any]) -> dict[str, Any]:
             "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20}}  # fmt: skip
 
 
+async def _sse(reply: dict[str, Any], dies: bool) -> AsyncIterator[str]:
+    """The reply as OpenAI's stream: a word a chunk, WORD_S apart, then the usage."""
+    base = {k: reply[k] for k in ("id", "created", "model")} | {"object": "chat.completion.chunk"}
+    words = (reply["choices"][0]["message"]["content"] or "").split(" ")
+    for i, word in enumerate(words):
+        if dies and i == 10:
+            raise ConnectionAbortedError("the model server died mid-stream")
+        delta = {"role": "assistant", "content": word} if i == 0 else {"content": " " + word}
+        chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+        yield f"data: {json.dumps(chunk)}\n\n"
+        await asyncio.sleep(WORD_S)
+    end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    yield f"data: {json.dumps(end)}\n\n"
+    yield f"data: {json.dumps({**base, 'choices': [], 'usage': reply['usage']})}\n\n"
+    yield "data: [DONE]\n\n"
+
+
 class ModelServer:
     def __init__(self) -> None:
         self.port = free_port()
         self.requests: list[dict[str, Any]] = []
         app = FastAPI()
 
-        @app.post("/{behaviour}/v1/chat/completions")
-        async def complete(behaviour: str, request: Request) -> dict[str, Any]:
+        @app.post("/{behaviour}/v1/chat/completions", response_model=None)
+        async def complete(behaviour: str, request: Request) -> Any:
             body = await request.json()
             self.requests.append({**body, "_behaviour": behaviour})
-            return _reply(behaviour, body)
+            reply = _reply(behaviour, body)
+            if body.get("stream"):
+                return StreamingResponse(_sse(reply, behaviour == "dier"),
+                                         media_type="text/event-stream")  # fmt: skip
+            return reply
 
         self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port,
                                                      log_level="warning"))  # fmt: skip

@@ -113,6 +113,14 @@ def local_task_queue(task_queue: str) -> str:
 CALL_HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 
 
+# A streamed answer is first asked on its gateway's own queue: if that gateway is gone (no
+# worker takes it within STREAM_START_TIMEOUT, or it stops heartbeating) the call goes to the
+# shared model calls' queue, where it is retried as any call.
+STREAM_START_TIMEOUT = timedelta(seconds=5)
+STREAM_HEARTBEAT_TIMEOUT = timedelta(seconds=5)
+STREAM_RETRY = RetryPolicy(maximum_attempts=1)
+
+
 def local_answer_deadline(member_timeout_s: float) -> timedelta:
     """How long a local call may wait and retry in all. With no local worker polling the queue
     (none started, or one that keeps crashing) the call fails then, and the query records it,

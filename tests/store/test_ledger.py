@@ -59,3 +59,42 @@ def test_rows_with_the_same_key_in_one_result_are_written_once(ledger: Ledger) -
     (written,) = ledger.record_many([(_result("a", ("sup", "sup")), None, "v")])
     assert written == Recorded(1, 1, 1, False)
     assert _counts(ledger) == [1, 1, 1]
+
+
+# --- users' feedback ---------------------------------------------------------------------------
+
+
+def test_a_rating_finds_its_query_only_for_its_tenant(ledger: Ledger) -> None:
+    result = _result("q", ("stu", "sup")).model_copy(update={"tenant": "acme"})
+    ledger.record_many([(result, "math", "v")])
+    ctx = ledger.feedback_context("q", "acme")
+    assert ctx is not None and (ctx.tenant, ctx.domain, ctx.served) == ("acme", "math", "stu")
+    assert ctx.answered == ["stu", "sup"] and ctx.scores == {"stu": 1.0, "sup": 1.0}
+    assert ledger.feedback_context("q", "globex") is None  # another tenant's: as unknown
+    assert ledger.feedback_context("nope", "acme") is None
+    assert ledger.feedback_context("q", None) is not None  # the operator's CLI: any tenant
+
+
+def test_rating_again_replaces_the_verdicts_and_keeps_the_history(ledger: Ledger) -> None:
+    from tutelage.store.ledger import FeedbackRow
+
+    ledger.record_many([(_result("q", ("stu", "sup")), "math", "v")])
+    first = FeedbackRow("f1", "q", "default", 0.0, "down", "wrong", "43")
+    assert ledger.write_feedback(first, "math", [("stu", 0.0, "r"), ("sup", 0.0, "r")]) == (1, True)
+    # A retried write (the same feedback id) changes nothing.
+    assert ledger.write_feedback(first, "math", [("stu", 0.0, "r")]) == (1, False)
+    second = FeedbackRow("f2", "q", "default", 0.5, comment="on second thought")
+    assert ledger.write_feedback(second, "math", [("stu", 0.5, "r2")]) == (2, True)
+    assert ledger.rows("SELECT feedback_id, seq, score, rating, comment, correction FROM feedback"
+                       " ORDER BY seq") == [("f1", 1, 0.0, "down", "wrong", "43"),
+                                            ("f2", 2, 0.5, None, "on second thought", None)]  # fmt: skip
+    # The standing user verdicts are the newest rating's; the judge's are untouched.
+    assert ledger.rows("SELECT member_id, judge, score, domain FROM verdicts ORDER BY 2, 1") == [
+        ("stu", "agreement:sup", 1.0, "math"), ("sup", "agreement:sup", 1.0, "math"),
+        ("stu", "user", 0.5, "math")]  # fmt: skip
+    # The correction stands until a newer one replaces it.
+    assert ledger.corrections() == [("q", "default", "math", "43", 1)]
+    ledger.write_feedback(FeedbackRow("f3", "q", "default", 0.0, correction="42.0"), "math",
+                          [("stu", 0.0, "r3")])  # fmt: skip
+    assert ledger.corrections() == [("q", "default", "math", "42.0", 3)]
+    assert ledger.served_user_scores() == {"q": 0.0}

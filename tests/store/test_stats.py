@@ -10,7 +10,7 @@ import pytest
 from tutelage.models import MemberAnswer, PeerCheck, QueryResult, Route, Verdict
 from tutelage.policy.peer import ESCALATED
 from tutelage.store.ledger import Ledger
-from tutelage.store.stats import member_domain_stats, pair_stats
+from tutelage.store.stats import domain_stats, member_domain_stats, pair_stats
 
 
 @pytest.fixture
@@ -58,3 +58,40 @@ def test_pair_agreement_and_how_often_an_agreed_answer_was_right(ledger: Ledger)
     assert [(p.domain, p.member_a, p.member_b, p.together, p.agreed, p.agreed_judged,
              p.agreed_right) for p in pair_stats(ledger, 0.5, 100)] == [
         ("*", "a", "b", 1, 1, 1, 1), ("math", "a", "b", 4, 3, 2, 1)]  # fmt: skip
+
+
+def test_user_verdicts_are_a_record_apart_and_replace_the_judges_pair_where_both_rated(
+    ledger: Ledger,
+) -> None:
+    from tutelage.store.ledger import FeedbackRow
+
+    ledger.record_many([
+        (_query("q1", {"sup": 1.0, "a": 0.0}, judge="agreement:sup"), "logic", "v"),
+        (_query("q2", {"sup": 1.0, "a": 0.0}, judge="agreement:sup"), "logic", "v"),
+        (_query("q3", {"sup": 1.0, "a": 1.0}, judge="agreement:sup"), "logic", "v"),
+    ])  # fmt: skip
+    # Users found the supervisor wrong on q1 (a right), and rated only a on q3.
+    ledger.write_feedback(FeedbackRow("f1", "q1", "default", 0.0), "logic",
+                          [("sup", 0.0, ""), ("a", 1.0, "")])  # fmt: skip
+    ledger.write_feedback(FeedbackRow("f3", "q3", "default", 1.0), "logic", [("a", 1.0, "")])
+    (a,) = member_domain_stats(ledger, "sup", 0.02, 100)
+    # The judge's record is as it was, less the pair on q1, which is the users' now.
+    assert (a.judged, a.wins, a.score_sum, a.sup_judged, a.sup_score_sum) == (3, 1, 1.0, 3, 3.0)
+    assert (a.paired, a.paired_diff_sum, a.paired_diff_sq) == (2, -1.0, 1.0)
+    assert (a.user_judged, a.user_wins, a.user_score_sum) == (2, 2, 2.0)
+    assert (a.user_paired, a.user_paired_diff_sum, a.user_paired_diff_sq) == (1, 1.0, 1.0)
+    assert (a.sup_user_judged, a.sup_user_score_sum) == (1, 0.0)
+    # Peer review reads the users' verdict where there is one (none on the pair here), and
+    # the gaps read the judge's only.
+    assert [d.mean_best_score for d in domain_stats(ledger, 100)] == [1.0]
+
+
+def test_an_agreed_answer_users_rated_counts_as_they_rated_it(ledger: Ledger) -> None:
+    from tutelage.store.ledger import FeedbackRow
+
+    ledger.record_many([(_query("q1", {"a": 1.0, "b": 1.0}, agreed=True), "math", "v"),
+                        (_query("q2", {"a": 1.0, "b": 1.0}, agreed=True), "math", "v")])  # fmt: skip
+    ledger.write_feedback(FeedbackRow("f1", "q1", "default", 0.0), "math",
+                          [("a", 0.0, ""), ("b", 0.0, "")])  # fmt: skip
+    (p,) = pair_stats(ledger, 0.5, 100)
+    assert (p.agreed, p.agreed_judged, p.agreed_right) == (2, 2, 1)

@@ -62,6 +62,7 @@ from ..policy.distill import (
     visible_to,
 )
 from ..policy.domains import best_kmeans, cluster_count, name_clusters
+from ..policy.feedback import USER_JUDGE, correction_exemplar, with_user_verdicts
 from ..providers.pricing import member_price
 from ..services import Services
 from ..store import stats
@@ -167,13 +168,14 @@ class LifecycleActivities:
         r = self.s.school.routing
         return EvolutionInputs(
             domains=await asyncio.to_thread(stats.domain_stats, ledger, self._window(req.window)),
-            members=await asyncio.to_thread(
+            # Retirement weighs users' verdicts as promotion does (policy/feedback.py).
+            members=[with_user_verdicts(m) for m in await asyncio.to_thread(
                 stats.member_domain_stats,
                 ledger,
                 cfg.supervisor,
                 r.win_margin,
                 self._window(req.window),
-            ),  # fmt: skip
+            )],  # fmt: skip
             roster=await asyncio.to_thread(self.roster_states),
             candidates=cfg.candidate_specs(),
             threshold_rows=await asyncio.to_thread(
@@ -242,7 +244,9 @@ class LifecycleActivities:
 
     @activity.defn(name=names.COLLECT_EXEMPLARS)
     async def collect_exemplars(self, req: DistillRequest) -> DistillResult:
-        """Winning supervisor and teacher answers into the bank; JSONL per learner."""
+        """Winning supervisor and teacher answers into the bank, and users' corrections (gold,
+        for their tenant: a corrected query's served answer is not banked, and a served answer
+        users rated is banked by their score); JSONL per learner."""
 
         conf = self.s.config.distillation
         min_score = conf.min_score if req.min_score is None else req.min_score
@@ -256,11 +260,16 @@ class LifecycleActivities:
             teachers = exemplar_sources(school.members)
             reasons = dict(
                 ((q, m), r or "") for q, m, r in s.ledger.rows(
-                    "SELECT query_id, member_id, reasoning FROM verdicts WHERE reasoning <> ''")
+                    "SELECT query_id, member_id, reasoning FROM verdicts WHERE reasoning <> ''"
+                    " AND judge <> ?", [USER_JUDGE])
             )  # fmt: skip
-            found, vectors = [], {}
+            rated = s.ledger.served_user_scores()
+            found, vectors = self._corrections()
+            corrected = {c[0] for c in s.ledger.corrections()}
             for row in s.memory.winners(teachers, window):
-                score = row["scores"].get(row["winner"])
+                if row["query_id"] in corrected:
+                    continue  # users gave a better answer: theirs is the exemplar
+                score = rated.get(row["query_id"], row["scores"].get(row["winner"]))
                 if score is None:
                     continue
                 found.append(Exemplar(
@@ -287,6 +296,26 @@ class LifecycleActivities:
                                  held_out=conf.held_out)  # fmt: skip
 
         return await asyncio.to_thread(run)
+
+    def _corrections(self) -> tuple[list[Exemplar], dict[str, list[float]]]:
+        """Users' corrections not yet banked, as gold exemplars of their query's tenant and
+        domain, with their query's embedding. A correction of a query the memory does not hold
+        (a cache hit: its question was never stored) stays in the ledger, unbanked."""
+        s = self.s
+        banked = s.exemplars.ids()
+        waiting = [c for c in s.ledger.corrections()
+                   if f"{c[0]}:correction-{c[4]}" not in banked]  # fmt: skip
+        rows = s.memory.by_ids({c[0] for c in waiting}) if waiting else {}
+        found, vectors = [], {}
+        for query_id, tenant, domain, text, seq in waiting:
+            row = rows.get(query_id)
+            if row is None:
+                continue
+            e = correction_exemplar(query_id, seq, tenant, domain or row["domain"],
+                                    row["text"], text)  # fmt: skip
+            found.append(e)
+            vectors[e.exemplar_id] = row["vector"]
+        return found, vectors
 
     def _export(self, learners: dict[str, int], version: int) -> dict[str, dict[str, int]]:
         """OpenAI chat JSONL per tenant and learner (`distill/<tenant>/<member>.jsonl`): the
@@ -319,8 +348,13 @@ class LifecycleActivities:
         with the answer that won them (the supervisor's or a teacher's)."""
         s = self.s
         m = s.school.member(req.member_id)
+        # Not held out: a banked query, nor one whose served answer users corrected or rated
+        # below the pass score (it is what a student's answer is compared with).
+        doubted = {c[0] for c in await asyncio.to_thread(s.ledger.corrections)}
+        doubted |= {q for q, v in (await asyncio.to_thread(s.ledger.served_user_scores)).items()
+                    if v < s.config.judge.pass_score}  # fmt: skip
         held = await asyncio.to_thread(s.memory.held_out, exemplar_sources(s.school.members),
-                                       s.exemplars.ids(),
+                                       s.exemplars.ids() | doubted,
                                        req.held_out)  # fmt: skip
         if self._answer is None or not held:
             return gate(req.member_id, req.bank_version, m.exemplar_version, [], [])

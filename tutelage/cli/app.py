@@ -125,6 +125,25 @@ def check_config(config: ConfigOption = None) -> None:
     show_config(config)
 
 
+@app.command()
+def feedback(
+    completion_id: Annotated[str, typer.Argument(
+        help="The chat completion's id (chatcmpl-...) or its x-tutelage-query-id header.")],
+    score: Annotated[float | None, typer.Option(help="The answer's score, 0 to 1.")] = None,
+    rating: Annotated[str | None, typer.Option(help="up or down (instead of --score).")] = None,
+    comment: Annotated[str | None, typer.Option(help="A comment (up to 2,000 characters).")] = None,
+    correction: Annotated[str | None, typer.Option(
+        help="A better answer: a gold exemplar for the tenant's distillation.")] = None,
+    tenant: Annotated[str | None, typer.Option(
+        help="The tenant whose completion it must be (default: the query's own).")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rate a served answer (as POST /v1/feedback): a user verdict on the member that answered."""
+    from .feedback import run_feedback
+
+    run_feedback(config, completion_id, score, rating, comment, correction, tenant)  # fmt: skip
+
+
 keys_app = typer.Typer(help="The API's keys (`keys create|list|revoke`).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

@@ -39,6 +39,8 @@ from .feedback import install_feedback
 from .metrics import Metrics
 from .requests import query_input
 from .schema import ChatCompletionRequest
+from .streaming import LiveStream
+from .streams import Event, StreamHub
 from .temporal import RETRY_SOON, KeyCache, TemporalSource
 
 log = logging.getLogger("tutelage.gateway")
@@ -85,33 +87,6 @@ def _headers(body: dict[str, Any], request_id: str) -> dict[str, str]:
             "x-tutelage-query-id": str(t["query_id"])}  # fmt: skip
 
 
-def _stream_chunks(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The answer as chat.completion.chunk objects: role, content pieces, stop, then usage."""
-    base = {"id": body["id"], "object": "chat.completion.chunk", "created": body["created"],
-            "model": body["model"]}  # fmt: skip
-    message = body["choices"][0]["message"]
-    text = message["content"] or ""
-    pieces = [text[i:i + 64] for i in range(0, len(text), 64)] or [""]
-
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
-                                     "logprobs": None}]}  # fmt: skip
-
-    out = [chunk({"role": "assistant", "content": ""})]
-    out += [chunk({"content": p}) for p in pieces if p]
-    # Tool calls as OpenAI streams them: each call's id and name first, then its arguments.
-    for i, call in enumerate(message.get("tool_calls") or []):
-        fn = call["function"]
-        out.append(chunk({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
-                                          "function": {"name": fn["name"], "arguments": ""}}]}))
-        args = fn["arguments"]
-        out += [chunk({"tool_calls": [{"index": i, "function": {"arguments": args[j:j + 64]}}]})
-                for j in range(0, len(args), 64)]
-    out.append(chunk({}, body["choices"][0]["finish_reason"]))
-    out.append({**base, "choices": [], "usage": body["usage"], "tutelage": body["tutelage"]})
-    return out
-
-
 class ClientGone(Exception):
     """The client closed its connection before the answer was ready."""
 
@@ -124,6 +99,8 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     keys = KeyCache(temporal, config.temporal.task_queue, gw.key_cache_s)
     admissions = Admissions(config, temporal, catalog)
     app.state.admissions = admissions
+    streams = StreamHub(config, temporal)
+    app.state.streams = streams
     metrics = Metrics()
 
     async def caller(request: Request) -> ApiKey | None:
@@ -306,9 +283,14 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
                 q = q.model_copy(update={"charge_key": record.key_id,
                                          "usage_settlement": admissions.settlement})  # fmt: skip
         created = int(time.time())
+        channel = None
+        if req.stream and streams.ready and not q.shape.structured:
+            channel = streams.open(q.query_id)
+            q = q.model_copy(update={"stream_to": streams.task_queue})
         try:
             handle = await start(q)
         except BaseException:
+            streams.close(q.query_id)
             if record is not None:
                 await admissions.release(record.key_id, q.query_id)
             raise
@@ -324,34 +306,53 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
             log.info("request %s: query %s answered by %s (%s)", rid, q.query_id,
                      result.winner, result.route.value)  # fmt: skip
             return JSONResponse(body, headers=_headers(body, rid))
-        return StreamingResponse(_events(handle, q, created, rid),
+        return StreamingResponse(_events(handle, q, created, rid, channel),
                                  media_type="text/event-stream",
                                  headers={"x-request-id": rid, "cache-control": "no-cache",
                                           "x-tutelage-query-id": q.query_id})  # fmt: skip
 
     async def _events(handle: WorkflowHandle[Any, QueryResult], q: QueryInput, created: int,
-                      rid: str) -> AsyncIterator[str]:  # fmt: skip
-        # Starlette cancels this generator when the client leaves; the wait goes with it.
+                      rid: str, channel: asyncio.Queue[Event] | None) -> AsyncIterator[str]:  # fmt: skip
+        """The answer as SSE: a member answering alone streams its tokens as it generates
+        them (through this gateway's stream worker); otherwise keep-alives while the school
+        decides, then the winner's answer. Starlette cancels this generator when the client
+        leaves; the wait goes with it (the run goes on)."""
         waiting = asyncio.ensure_future(finish(handle, None, q))
+        live = LiveStream(created, f"chatcmpl-{q.query_id}", catalog)
         try:
             while not waiting.done():
-                await asyncio.wait({waiting}, timeout=gw.keepalive_s)
-                if not waiting.done():
+                reading = asyncio.ensure_future(channel.get()) if channel else None
+                await asyncio.wait({waiting, *([reading] if reading else [])},
+                                   timeout=gw.keepalive_s, return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+                if reading is not None and reading.done():
+                    for chunk in live.take(reading.result()):
+                        yield chunk
+                    if live.broken:
+                        return
+                    continue
+                if reading is not None:
+                    reading.cancel()
+                if not waiting.done() and not live.started:
                     yield ": keep-alive\n\n"  # an SSE comment: the school is still deciding
+            while channel is not None and not channel.empty():  # what came before the result
+                for chunk in live.take(channel.get_nowait()):
+                    yield chunk
+                if live.broken:
+                    return
         finally:
             waiting.cancel()
+            streams.close(q.query_id)
         try:
             result = waiting.result()
         except APIError as exc:
-            yield f"data: {json.dumps(exc.body())}\n\n"
-            yield "data: [DONE]\n\n"
+            for chunk in live.error(exc.body()):
+                yield chunk
             return
         body = _completion(result, config, catalog, created)
         account(result, body)
-        log.info("request %s: query %s answered by %s (%s, streamed)", rid, q.query_id,
-                 result.winner, result.route.value)  # fmt: skip
-        for chunk in _stream_chunks(body):
-            yield f"data: {json.dumps(chunk)}\n\n"
-        yield "data: [DONE]\n\n"
+        log.info("request %s: query %s answered by %s (%s, %s)", rid, q.query_id, result.winner,
+                 result.route.value, "token-streamed" if live.started else "streamed")  # fmt: skip
+        for chunk in live.finish(body):
+            yield chunk
 
     return app

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Generator
 
 import uvicorn
+from fastapi import FastAPI
 from temporalio.client import Client
 
 from ..config import TutelageConfig
@@ -29,7 +30,7 @@ def build_server(config: TutelageConfig, client: Client | None = None,
     """A uvicorn server for the gateway; `client`: share this process's Temporal client (eager
     workflow start then reaches the worker in this process)."""
     source = TemporalSource(config.temporal.effective_address(), config.temporal.namespace,
-                            client)  # fmt: skip
+                            client, stack=stack_status)  # fmt: skip
     app = create_app(config, source)
     gw = config.gateway
     return _Server(uvicorn.Config(app, host=gw.host, port=gw.port, log_level="warning",
@@ -37,10 +38,18 @@ def build_server(config: TutelageConfig, client: Client | None = None,
 
 
 async def serve_until(server: uvicorn.Server, stop: asyncio.Event) -> None:
-    """Serve until `stop` is set, then finish the requests in flight and stop."""
+    """Serve until `stop` is set, then finish the requests in flight and stop. The gateway's
+    own stream worker (real token streaming) runs alongside."""
+    app = server.config.app
+    assert isinstance(app, FastAPI)
+    streams_stop = asyncio.Event()
+    streams = asyncio.create_task(app.state.streams.run(streams_stop))
     task = asyncio.create_task(server.serve())
     stopping = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     await task
     stopping.cancel()
+    streams_stop.set()
+    await streams
+    await app.state.admissions.close()

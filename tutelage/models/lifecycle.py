@@ -112,6 +112,18 @@ class MemberDomainStats(BaseModel):
     # The supervisor's own judged record in this domain (same window).
     sup_judged: int = 0
     sup_score_sum: float = 0.0
+    # Users' verdicts (judge `user`, policy/feedback.py), apart from the judge's above: how
+    # many, wins among the query's user verdicts, their sum, and the paired difference with
+    # the supervisor's user verdict on the queries users rated both (there `paired` above
+    # leaves the judge's out); then the supervisor's own user record in the domain.
+    user_judged: int = 0
+    user_wins: int = 0
+    user_score_sum: float = 0.0
+    user_paired: int = 0
+    user_paired_diff_sum: float = 0.0
+    user_paired_diff_sq: float = 0.0
+    sup_user_judged: int = 0
+    sup_user_score_sum: float = 0.0
 
 
 class Step(BaseModel):

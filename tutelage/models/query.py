@@ -43,6 +43,8 @@ class QueryInput(BaseModel):
     followup: list[dict[str, Any]] = Field(default_factory=list)
     # What the answer must be: text, a JSON value (of a schema), or tool calls.
     shape: AnswerShape = Field(default_factory=AnswerShape)
+    # A streamed request: the task queue of the gateway that holds its client's stream.
+    stream_to: str = ""
     # This query's cost knob (a gateway preset such as `tutelage-cheap`); None: the school's.
     cost_weight: float | None = Field(None, ge=0)
     # Sampling settings the caller asked for (temperature, max_tokens, stop), passed to every
@@ -142,6 +144,9 @@ class AnswerRequest(BaseModel):
     # The caller's sampling settings (QueryInput.call_params).
     call_params: dict[str, Any] = Field(default_factory=dict)
     shape: AnswerShape = Field(default_factory=AnswerShape)
+    # A streamed request's gateway queue: a member answering alone is first asked there, so
+    # its tokens reach the client as they are generated (QueryInput.stream_to).
+    stream_to: str = ""
 
 
 class MemberAnswer(BaseModel):

@@ -6,6 +6,10 @@ A rung's score bar may also be cleared relative to the supervisor (`Step.max_def
 queries both were judged on, the member's mean score difference with the supervisor has a
 lower bound of at least -max_deficit. That is how a student as good as its supervisor where the
 supervisor is weak, or better than it, earns the domain.
+
+Users' verdicts weigh in (policy/feedback.py): each counts `USER_WEIGHT` times a judge's in the
+record a rung is cleared on; a rung may also be cleared on user verdicts alone; and a member
+users rate down in a domain is demoted there (and not promoted), whatever the judge says.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from ..models.lifecycle import (
     Step,
 )
 from ..models.roster import ALL_DOMAINS, Role
+from .feedback import USER_WEIGHT, rated_down, users_alone, with_user_verdicts
 
 
 def wilson_lower(successes: float, n: int, z: float) -> float:
@@ -67,6 +72,21 @@ def _clears(s: MemberDomainStats, step: Step, z: float) -> tuple[bool, str]:
     return ok, figures
 
 
+def _clears_with_users(s: MemberDomainStats, step: Step, z: float) -> tuple[bool, str]:
+    """The rung cleared on the member's record with its user verdicts counted `USER_WEIGHT`
+    times each, or else on its user verdicts alone (each counted as many times)."""
+    ok, figures = _clears(with_user_verdicts(s), step, z)
+    if s.user_judged:
+        figures += f" (with {s.user_judged} user verdicts, each counted x{USER_WEIGHT})"
+    alone = users_alone(s)
+    if ok or alone is None:
+        return ok, figures
+    ok_alone, by_users = _clears(alone, step, z)
+    if ok_alone:
+        return True, f"on user verdicts alone (each counted x{USER_WEIGHT}): {by_users}"
+    return False, figures
+
+
 def _falling(s: MemberDomainStats, settings: PromotionSettings) -> str | None:
     """Why the member's recent answers fall short of its role, or None: over the last
     `demote_window` judged answers, the upper bound of their mean (z = `demote_confidence_z`)
@@ -108,9 +128,9 @@ def plan_promotions(
         z = settings.confidence_z
         step = {Role.PROBATION: settings.probation_to_student, Role.STUDENT: settings.student_to_ta,
                 Role.TA: settings.ta_to_teacher}.get(role)  # fmt: skip
-        falling = _falling(s, settings)
+        falling = _falling(s, settings) or rated_down(s)
         if step is not None:
-            ok, figures = _clears(s, step, z)
+            ok, figures = _clears_with_users(s, step, z)
             # A member its recent answers would demote is not promoted: the role would not last.
             if ok and falling is None:
                 action = Action.ACTIVATE if role == Role.PROBATION else Action.PROMOTE

@@ -17,6 +17,7 @@ import duckdb
 
 from ..models import QueryResult
 from ..policy.answers import billed_tokens
+from ..policy.feedback import USER_JUDGE
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
@@ -86,6 +87,26 @@ CREATE TABLE IF NOT EXISTS key_charges (  -- what each query of a limited API ke
     month VARCHAR NOT NULL,
     created_at TIMESTAMP DEFAULT current_timestamp
 );
+CREATE TABLE IF NOT EXISTS feedback (     -- every rating users gave a served answer (history)
+    feedback_id VARCHAR PRIMARY KEY,      -- unique per rating: a retried write lands once
+    query_id VARCHAR NOT NULL,
+    tenant VARCHAR NOT NULL,
+    seq INTEGER NOT NULL,                 -- 1 = the query's first rating; the newest stands
+    score DOUBLE NOT NULL,
+    rating VARCHAR,                       -- up | down, when sent as a rating
+    comment VARCHAR,
+    correction VARCHAR,
+    source VARCHAR,                       -- api | cli
+    created_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS corrections (  -- the newest correction of a query's answer: a gold
+    query_id VARCHAR PRIMARY KEY,         -- exemplar for its tenant at the next distillation
+    tenant VARCHAR NOT NULL,
+    domain VARCHAR,
+    correction VARCHAR NOT NULL,
+    seq INTEGER NOT NULL,                 -- the rating (feedback.seq) that sent it
+    created_at TIMESTAMP DEFAULT current_timestamp
+);
 """
 
 
@@ -94,6 +115,31 @@ _ROWS_PER_STATEMENT = 256
 
 # One query to record: its result, domain, the config version, and the API key it is charged to.
 Outcome = tuple[QueryResult, str | None, str] | tuple[QueryResult, str | None, str, str | None]
+
+
+class FeedbackContext(NamedTuple):
+    """A rated query's record: whose answer was served, who else answered, how they were
+    judged and which answers agreed."""
+
+    tenant: str
+    domain: str | None
+    served: str | None
+    answered: list[str]
+    scores: dict[str, float]  # the judge's (best) score per member, never a user's
+    pairs: list[tuple[str, str, bool]]  # (member_a, member_b, agreed)
+
+
+class FeedbackRow(NamedTuple):
+    """One rating, as the `feedback` table keeps it (its seq is given when written)."""
+
+    feedback_id: str
+    query_id: str
+    tenant: str
+    score: float
+    rating: str | None = None
+    comment: str = ""
+    correction: str = ""
+    source: str = "api"
 
 
 class Recorded(NamedTuple):
@@ -283,6 +329,92 @@ class Ledger:
                 "SELECT key_id, sum(cost_usd) FILTER (WHERE day = ?), sum(cost_usd)"
                 " FROM key_charges WHERE month = ? GROUP BY key_id", [day, month]).fetchall()  # fmt: skip
         return ({r[0]: float(r[1] or 0.0) for r in rows}, {r[0]: float(r[2] or 0.0) for r in rows})
+
+    def feedback_context(self, query_id: str, tenant: str | None) -> FeedbackContext | None:
+        """What a rating of the query needs to know (None: no such query, or another tenant's):
+        its tenant, domain and served member, the members whose answers succeeded, the judge's
+        scores (never users') and the recorded agreements between answers."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT tenant, domain, winner FROM queries WHERE query_id = ?"
+                " AND (? IS NULL OR tenant = ?)", [query_id, tenant, tenant]).fetchone()  # fmt: skip
+            if found is None:
+                return None
+            answered = [r[0] for r in self._db.execute(
+                "SELECT DISTINCT member_id FROM calls WHERE query_id = ? AND kind <> 'judge'"
+                " AND error IS NULL ORDER BY 1", [query_id]).fetchall()]  # fmt: skip
+            scores = {r[0]: float(r[1]) for r in self._db.execute(
+                "SELECT member_id, max(score) FROM verdicts WHERE query_id = ? AND judge <> ?"
+                " AND score IS NOT NULL GROUP BY 1", [query_id, USER_JUDGE]).fetchall()}  # fmt: skip
+            pairs = [(r[0], r[1], bool(r[2])) for r in self._db.execute(
+                "SELECT member_a, member_b, agreed FROM agreements WHERE query_id = ?",
+                [query_id]).fetchall()]  # fmt: skip
+        return FeedbackContext(tenant=found[0], domain=found[1], served=found[2],
+                               answered=answered, scores=scores, pairs=pairs)  # fmt: skip
+
+    def write_feedback(self, fb: FeedbackRow, domain: str | None,
+                       verdicts: list[tuple[str, float, str]]) -> tuple[int, bool]:  # fmt: skip
+        """Record one rating in one transaction: a row of the query's history (`feedback`),
+        its user verdicts (judge `user`) replacing the query's earlier ones, and its
+        correction, if any, replacing the query's earlier one. Returns (its place in the
+        query's history, whether it was new): a rating already recorded (a retried write,
+        by its feedback id) changes nothing."""
+        with self._lock:
+            self._db.execute("BEGIN TRANSACTION")
+            try:
+                known = self._db.execute("SELECT seq FROM feedback WHERE feedback_id = ?",
+                                         [fb.feedback_id]).fetchone()  # fmt: skip
+                if known is not None:
+                    self._db.execute("ROLLBACK")
+                    return int(known[0]), False
+                row = self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM feedback"
+                                       " WHERE query_id = ?", [fb.query_id]).fetchone()  # fmt: skip
+                seq = int(row[0]) if row else 1
+                self._db.execute(
+                    "INSERT INTO feedback VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, DEFAULT)",
+                    [fb.feedback_id, fb.query_id, fb.tenant, seq, fb.score, fb.rating,
+                     fb.comment or None, fb.correction or None, fb.source])  # fmt: skip
+                members = [m for m, _, _ in verdicts]
+                # Upserts, then the rest deleted: DuckDB may refuse a key deleted and inserted
+                # again in one transaction.
+                self._db.execute(
+                    "DELETE FROM verdicts WHERE query_id = ? AND judge = ?"
+                    " AND NOT list_contains(?::VARCHAR[], member_id)",
+                    [fb.query_id, USER_JUDGE, members])  # fmt: skip
+                for member, score, reasoning in verdicts:
+                    self._db.execute(
+                        "INSERT INTO verdicts (query_id, member_id, judge, tenant, domain, score,"
+                        " reasoning) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+                        " score = excluded.score, reasoning = excluded.reasoning,"
+                        " created_at = excluded.created_at",
+                        [fb.query_id, member, USER_JUDGE, fb.tenant, domain, score, reasoning])  # fmt: skip
+                if fb.correction:
+                    self._db.execute(
+                        "INSERT INTO corrections VALUES (?, ?, ?, ?, ?, DEFAULT)"
+                        " ON CONFLICT DO UPDATE SET correction = excluded.correction,"
+                        " seq = excluded.seq, created_at = excluded.created_at",
+                        [fb.query_id, fb.tenant, domain, fb.correction, seq])  # fmt: skip
+                self._db.execute("COMMIT")
+            except Exception:
+                self._db.execute("ROLLBACK")
+                raise
+        return seq, True
+
+    def corrections(self) -> list[tuple[str, str, str | None, str, int]]:
+        """Every query's standing correction: (query id, tenant, domain, text, seq)."""
+        with self._lock:
+            rows = self._db.execute("SELECT query_id, tenant, domain, correction, seq"
+                                    " FROM corrections ORDER BY query_id").fetchall()  # fmt: skip
+        return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+
+    def served_user_scores(self) -> dict[str, float]:
+        """The standing user verdict on each rated query's served answer: query id -> score."""
+        with self._lock:
+            rows = self._db.execute("SELECT v.query_id, v.score FROM verdicts v JOIN queries q"
+                                    " ON q.query_id = v.query_id AND q.winner = v.member_id"
+                                    " WHERE v.judge = ? AND v.score IS NOT NULL",
+                                    [USER_JUDGE]).fetchall()  # fmt: skip
+        return {r[0]: float(r[1]) for r in rows}
 
     def execute(self, sql: str, params: list[Any] | None = None) -> None:
         with self._lock:

@@ -189,6 +189,22 @@ class Memory:
             found.update((r["query_id"], r["tenant"]) for r in rows)
         return found
 
+    def by_ids(self, query_ids: set[str]) -> dict[str, dict[str, Any]]:
+        """The stored rows of `query_ids` (text, domain, tenant, vector, ...), by query id; a
+        query the memory does not hold (a cache hit, a failure) is left out."""
+        ids = sorted(query_ids)
+        found: dict[str, dict[str, Any]] = {}
+        for i in range(0, len(ids), 500):
+            batch = ids[i : i + 500]
+            rows = (self._table.search()
+                    .where(f"query_id IN ({', '.join(_quote(q) for q in batch)})")
+                    .limit(len(batch) * 2).to_list())  # fmt: skip
+            for r in rows:
+                r["scores"] = json.loads(r["scores"] or "{}")
+                r["vector"] = list(r["vector"])
+                found[r["query_id"]] = r
+        return found
+
     def held_out(self, member_ids: list[str], excluded: set[str], n: int) -> list[dict[str, Any]]:
         """Up to n judged queries won by `member_ids` that are not in the exemplar bank."""
         rows = [r for r in self.winners(member_ids, n + len(excluded))

@@ -20,6 +20,7 @@ from ..options import MAX_CONCURRENT_CALLS, calls_task_queue
 from ..workflows import search_attributes as sa
 from ..workflows.distillation import DistillationWorkflow
 from ..workflows.evolution import EvolutionWorkflow
+from ..workflows.feedback import FeedbackWorkflow
 from ..workflows.keys import KeysWorkflow
 from ..workflows.member import MemberWorkflow
 from ..workflows.promotion import PromotionWorkflow
@@ -39,6 +40,7 @@ WORKFLOWS: Sequence[type] = (
     KeysWorkflow,
     DashboardWorkflow,
     KeySpendWorkflow,
+    FeedbackWorkflow,
 )
 
 
@@ -131,13 +133,14 @@ async def serving(
 
 def all_activities(services: Any, client: Client | None, query: Any = None) -> list[Any]:
     """The query path's activities and the learning cycles', bound to one worker's stores."""
+    from ..activities.feedback import FeedbackActivities
     from ..activities.lifecycle import LifecycleActivities
     from ..activities.query import QueryActivities
     from ..activities.usage import KeySpendActivities
 
     query = query or QueryActivities(services)
     return (query.all() + LifecycleActivities(services, client, query.answer).all()
-            + KeySpendActivities(services).all())  # fmt: skip
+            + KeySpendActivities(services).all() + FeedbackActivities(services).all())  # fmt: skip
 
 
 async def ensure_members(client: Client, config: TutelageConfig) -> None:

@@ -66,6 +66,11 @@ class _TemporalSteps:
         # API models answer on the model calls' queue (any number of answer workers); local
         # GGUF models on their own, served by their own worker process.
         local = req.model.startswith("local/")
+        if req.stream_to and not local:
+            streamed = await self._streamed(req, timeout_s)
+            if streamed is not None:
+                return streamed
+            req = req.model_copy(update={"stream_to": ""})
         try:
             return await workflow.execute_activity(
                 names.ANSWER, req, result_type=MemberAnswer,
@@ -80,6 +85,24 @@ class _TemporalSteps:
             # A failing member does not fail the query: its failure is recorded instead.
             message, kind = _failure(exc)
             return MemberAnswer(member_id=req.member_id, error=message, error_kind=kind)
+
+    async def _streamed(self, req: AnswerRequest, timeout_s: float) -> MemberAnswer | None:
+        """The answer streamed through the client's gateway; None when that gateway could not
+        (gone, or a failure a retry elsewhere may mend): then the shared queue answers."""
+        try:
+            return await workflow.execute_activity(
+                names.ANSWER_STREAMED, req, result_type=MemberAnswer, task_queue=req.stream_to,
+                schedule_to_start_timeout=options.STREAM_START_TIMEOUT,
+                start_to_close_timeout=options.answer_timeout(timeout_s),
+                heartbeat_timeout=options.STREAM_HEARTBEAT_TIMEOUT,
+                retry_policy=options.STREAM_RETRY,
+            )  # fmt: skip
+        except ActivityError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.non_retryable:
+                message, kind = _failure(exc)  # the provider refused: no retry would mend it
+                return MemberAnswer(member_id=req.member_id, error=message, error_kind=kind)
+            return None
 
     async def judge(self, req: JudgeRequest) -> JudgeResult:
         try:

@@ -232,15 +232,18 @@ async def _fan_out(
 ) -> list[MemberAnswer]:
     school = recall.school
     asked = [(m, "answer") for m in decision.answerers] + [(m, "shadow") for m in decision.shadows]
+    # A member answering alone is the answer the client gets: it streams, where asked to.
+    stream_to = inp.stream_to if len(decision.answerers) == 1 and not inp.shape.structured else ""
     requests = []
-    for member_id, _ in asked:
+    for member_id, kind in asked:
         m = school.member(member_id)
         examples = (exemplars_for(m, recall.exemplars, school.exemplars_k)
                     if learns_from_exemplars(m, recall.domain) else [])  # fmt: skip
         req = AnswerRequest(query_id=inp.query_id, member_id=member_id, model=m.model,
                             text=inp.text, timeout_s=m.timeout_s, exemplars=examples,
                             context=inp.context, followup=inp.followup,
-                            call_params=inp.call_params, shape=inp.shape)  # fmt: skip
+                            call_params=inp.call_params, shape=inp.shape,
+                            stream_to=stream_to if kind == "answer" else "")  # fmt: skip
         requests.append(steps.answer(req, m.timeout_s))
     answers = await asyncio.gather(*requests)
     return [
