@@ -55,6 +55,7 @@ bench: $(VENV)/.installed-bench+test+local $(PROXY_VENV)/bin/litellm
 	$(BIN)/python benchmarks/scale_out.py
 	$(BIN)/python benchmarks/gateway_vs_litellm.py --proxy $(PROXY_VENV)/bin/litellm
 	$(BIN)/python benchmarks/admission.py
+	$(BIN)/python benchmarks/streaming.py --proxy $(PROXY_VENV)/bin/litellm
 	$(BIN)/python benchmarks/start_latency.py
 	$(BIN)/python benchmarks/local_model.py
 	$(BIN)/tutelage bench --dataset gsm8k --protocol split

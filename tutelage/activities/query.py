@@ -7,6 +7,7 @@ that retrying cannot fix are raised non-retryable; Temporal owns every other ret
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from typing import Any
 
 from temporalio import activity
@@ -22,12 +23,15 @@ from ..store.batching import Coalescer
 from . import names
 from .calls import ModelCalls
 
+# Embeddings kept between a query's recall and its record (a few MB at most).
+MAX_KEPT_VECTORS = 4096
+
 
 def _memorable(req: RecordRequest) -> bool:
-    return req.result.status == "ok" and not req.result.cache_hit and bool(req.embedding)
+    return req.result.status == "ok" and not req.result.cache_hit
 
 
-def _memory_row(req: RecordRequest) -> dict[str, Any]:
+def _memory_row(req: RecordRequest, vector: list[float]) -> dict[str, Any]:
     result = req.result
     return {
         "query_id": result.query_id,
@@ -36,7 +40,7 @@ def _memory_row(req: RecordRequest) -> dict[str, Any]:
         "norm": normalize(req.query.text),
         "domain": req.domain,
         "config_version": req.config_version,
-        "vector": req.embedding,
+        "vector": vector,
         "scores": {v.member_id: v.score for v in result.verdicts if v.score is not None},
         "final_answer": result.answer,
         "winner": result.winner,
@@ -49,6 +53,10 @@ class QueryActivities:
     def __init__(self, services: Services) -> None:
         self.s = services
         self._records: Coalescer[RecordRequest, RecordResult] = Coalescer(self._write_records)
+        # Each query's embedding from its recall to its record, kept here rather than carried
+        # through the workflow's history twice (recall and record run on this worker, as local
+        # activities); a record whose recall ran on a worker since gone embeds again.
+        self._vectors: OrderedDict[str, list[float]] = OrderedDict()
         self.calls = ModelCalls(services)
         self.answer = self.calls.answer
         self.judge = self.calls.judge
@@ -70,11 +78,13 @@ class QueryActivities:
             exemplars = await asyncio.to_thread(s.exemplars.nearest, domain, vector.tolist(),
                                                 school.exemplars_k * 3, newest, tenants)  # fmt: skip
         tokens = litellm.token_counter(model=TOKEN_MODEL, text=q.text)
+        self._vectors[q.query_id] = [round(float(x), 6) for x in vector]
+        while len(self._vectors) > MAX_KEPT_VECTORS:
+            self._vectors.popitem(last=False)
         return RecallResult(
             school=school,
             domain=domain,
             exemplars=exemplars,
-            embedding=[round(float(x), 6) for x in vector],
             neighbours=neighbours,
             exact_match=exact_among(q.text, neighbours),
             prompt_tokens=tokens,
@@ -89,7 +99,9 @@ class QueryActivities:
         s = self.s
         written = s.ledger.record_many([(r.result, r.domain, r.config_version, r.query.charge_key)
                                          for r in reqs])  # fmt: skip
-        rows = [_memory_row(r) for r in reqs if _memorable(r)]
+        memorable = [r for r in reqs if _memorable(r)]
+        vectors = self._vectors_of(memorable)
+        rows = [_memory_row(r, v) for r, v in zip(memorable, vectors, strict=True)]
         retried = {r.result.query_id for r, w in zip(reqs, written, strict=True) if w.seen_before}
         fresh_ids = s.memory.add(rows, maybe_stored=retried) if rows else set()
         results = []
@@ -100,6 +112,17 @@ class QueryActivities:
                                         queries_recorded=position))  # fmt: skip
             fresh_ids.discard(r.result.query_id)
         return results
+
+    def _vectors_of(self, reqs: list[RecordRequest]) -> list[list[float]]:
+        """Each query's embedding: carried (histories from before), kept since its recall, or
+        computed again."""
+        found = [r.embedding or self._vectors.pop(r.result.query_id, None) for r in reqs]
+        missing = [i for i, v in enumerate(found) if not v]
+        if missing:
+            again = self.s.embed_many([reqs[i].query.text or " " for i in missing])
+            for i, v in zip(missing, again, strict=True):
+                found[i] = [round(float(x), 6) for x in v]
+        return [v or [] for v in found]
 
     def all(self) -> list[Any]:
         """The store activities, served with the workflows by the store owner."""

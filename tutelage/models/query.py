@@ -105,7 +105,8 @@ class RecallRequest(BaseModel):
 
 class RecallResult(BaseModel):
     school: SchoolSnapshot
-    embedding: list[float]
+    # Histories from before the embedding stayed on the worker carry it here; now empty.
+    embedding: list[float] = Field(default_factory=list)
     neighbours: list[Neighbour] = Field(default_factory=list)
     exact_match: Neighbour | None = None
     prompt_tokens: int = 0
@@ -242,7 +243,8 @@ class QueryResult(BaseModel):
 
 class RecordRequest(BaseModel):
     query: QueryInput
-    embedding: list[float]
+    # Empty: the worker kept the query's embedding since its recall (older histories carry it).
+    embedding: list[float] = Field(default_factory=list)
     result: QueryResult
     config_version: str = ""
     domain: str | None = None
