@@ -42,8 +42,8 @@ demo-local: $(VENV)/.installed-bench+local
 	DEMO_CONFIG=examples/demo_local.toml bash scripts/demo.sh
 
 test: $(VENV)/.installed-test+bench+local
-	bash scripts/ensure_chromium.sh
-	bash scripts/ensure_redis.sh
+	bash scripts/ensure_apt.sh chromium "the dashboard's browser tests" chromium chromium-browser
+	bash scripts/ensure_apt.sh redis-server "the usage counters' Redis tests" redis-server
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev+test+bench+local

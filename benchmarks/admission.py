@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import httpx  # noqa: E402
+from served import wait_http  # noqa: E402  (benchmarks/served.py)
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
@@ -68,20 +68,6 @@ class Figures:
                 f" {self.errors:>6}")  # fmt: skip
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{proc.args} exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"{url} did not come up:\n{log.read_text()[-3000:]}")
-
-
 class Stack:
     """One school: a worker, `gateways` gateways, and for two a Redis for their counters."""
 
@@ -111,7 +97,7 @@ class Stack:
             port = free_port()
             proc = self._spawn([sys.executable, "-m", "tutelage", "serve", "--config",
                                 str(self.config), "--port", str(port)], f"gateway{g}")  # fmt: skip
-            _wait(f"http://127.0.0.1:{port}/health/readiness", proc, root / f"gateway{g}.log")
+            wait_http(f"http://127.0.0.1:{port}/health/readiness", proc, root / f"gateway{g}.log")
             self.urls.append(f"http://127.0.0.1:{port}/v1/chat/completions")
         del worker
         self.keys = {"unlimited": self._key([]), "limited": self._key(LIMITS)}

@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import httpx  # noqa: E402
+from served import wait_http  # noqa: E402  (benchmarks/served.py)
 from temporalio.client import Client  # noqa: E402
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 
@@ -146,20 +146,6 @@ def _direct_sender(client: Client, queue: str, tag: str) -> Callable[[int], Awai
     return send
 
 
-def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{proc.args} exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"{url} did not come up:\n{log.read_text()[-3000:]}")
-
-
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -186,7 +172,7 @@ def _start_proxy(binary: Path, root: Path) -> tuple[subprocess.Popen[bytes], str
                                              str(port), "--num_workers", "1"]),
                             env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    _wait_http(f"{base}/health/liveliness", proc, log)
+    wait_http(f"{base}/health/liveliness", proc, log)
     return proc, f"{base}/v1/chat/completions", master
 
 
@@ -204,7 +190,7 @@ def _start_tutelage(address: str, root: Path, delay_ms: int,
                                              str(config)]),
                             env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    _wait_http(f"{base}/health/readiness", proc, log)
+    wait_http(f"{base}/health/readiness", proc, log)
     made = subprocess.run([sys.executable, "-m", "tutelage", "keys", "create", "--tenant",
                            "default", "--config", str(config)], env=env, capture_output=True,
                           text=True, timeout=120)  # fmt: skip

@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -36,6 +35,7 @@ import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from fastapi import FastAPI, Request  # noqa: E402
 from fastapi.responses import StreamingResponse  # noqa: E402
+from served import wait_http  # noqa: E402  (benchmarks/served.py)
 from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
@@ -82,20 +82,6 @@ def member_server() -> tuple[uvicorn.Server, str]:
     return server, f"http://127.0.0.1:{port}/v1"
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{proc.args} exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit(f"{url} did not come up:\n{log.read_text()[-3000:]}")
-
-
 def start_proxy(binary: Path, root: Path, member: str) -> tuple[subprocess.Popen[bytes], str, str]:
     master = f"sk-bench-{uuid.uuid4().hex}"
     (root / "litellm.yaml").write_text(
@@ -107,7 +93,7 @@ def start_proxy(binary: Path, root: Path, member: str) -> tuple[subprocess.Popen
     proc = subprocess.Popen(die_with_parent([str(binary), "--config", str(root / "litellm.yaml"),
                                              "--port", str(port), "--num_workers", "1"]),
                             env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
-    _wait(f"http://127.0.0.1:{port}/health/liveliness", proc, log)
+    wait_http(f"http://127.0.0.1:{port}/health/liveliness", proc, log)
     return proc, f"http://127.0.0.1:{port}/v1", master
 
 
@@ -153,7 +139,7 @@ params = {{ api_key = "sk-none" }}
     proc = subprocess.Popen(die_with_parent([sys.executable, "-m", "tutelage", "up", "--config",
                                              str(config)]), env=env, stdout=log.open("wb"),
                             stderr=subprocess.STDOUT)  # fmt: skip
-    _wait(f"http://127.0.0.1:{port}/health/readiness", proc, log)
+    wait_http(f"http://127.0.0.1:{port}/health/readiness", proc, log)
     made = subprocess.run([sys.executable, "-m", "tutelage", "keys", "create", "--tenant",
                            "default", "--config", str(config)], env=env, capture_output=True,
                           text=True, timeout=120)  # fmt: skip
@@ -170,7 +156,10 @@ async def one(http: httpx.AsyncClient, base: str, key: str, model: str,
             {"role": "user", "content": question}]}) as r:  # fmt: skip
         r.raise_for_status()
         async for line in r.aiter_lines():
-            if line.startswith("data: {") and '"content": "' in line and '"content": ""' not in line:
+            if not line.startswith("data: {"):
+                continue
+            choices = json.loads(line[6:]).get("choices") or [{}]
+            if (choices[0].get("delta") or {}).get("content"):
                 first = first or time.perf_counter()
                 chunks += 1
     ended = time.perf_counter()

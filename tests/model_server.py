@@ -158,6 +158,12 @@ class ModelServer:
     def api_base(self, behaviour: str) -> str:
         return f"http://127.0.0.1:{self.port}/{behaviour}/v1"
 
+    def member_lines(self, behaviour: str, timeout_s: float | None = None) -> str:
+        """A member's TOML lines (after its prices) that send it to this server."""
+        timeout = f"timeout_s = {timeout_s:g}\n" if timeout_s else ""
+        return (f'api_base = "{self.api_base(behaviour)}"\n{timeout}'
+                'params = { api_key = "sk-loopback" }')  # fmt: skip
+
     def __enter__(self) -> ModelServer:
         self._thread.start()
         deadline = time.monotonic() + 20

@@ -83,6 +83,14 @@ class Served:
             ledger.close()
 
 
+def run_cli(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
+    """`tutelage ARGS --config <the school's>` against the school's Temporal server."""
+    env = {**os.environ, "TEMPORAL_ADDRESS": served.address}
+    return subprocess.run([sys.executable, "-m", "tutelage", *args, "--config",
+                           str(served.config.path)], capture_output=True, text=True,
+                          timeout=120, env=env)  # fmt: skip
+
+
 def write_school(root: Path, port: int, timeout: float = 30, sup_extra: str = OK_PARAMS,
                  stu_extra: str = OK_PARAMS, auth: str = "none", counters: str = "memory",
                  sup_model: str = "openai/sup-model",

@@ -29,7 +29,7 @@ from .test_keys import _keys
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium: `make test` installs it with apt-get where it can "
-    "(scripts/ensure_chromium.sh); here it could not")  # fmt: skip
+    "(scripts/ensure_apt.sh); here it could not")  # fmt: skip
 SESSION = "tutelage_session"
 
 

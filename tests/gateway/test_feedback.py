@@ -4,25 +4,15 @@ bad requests are 400s naming the parameter; rating again keeps the history."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from .conftest import Served, serve_school
+from .conftest import Served, run_cli, serve_school
 
 QUESTION = [{"role": "user", "content": "What is six times seven?"}]
-
-
-def _cli(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TEMPORAL_ADDRESS": served.address}
-    return subprocess.run([sys.executable, "-m", "tutelage", *args, "--config",
-                           str(served.config.path)], capture_output=True, text=True,
-                          timeout=120, env=env)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +25,7 @@ def keyed(temporal_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
 def test_feedback_rates_the_served_member_for_its_tenant_only(keyed: Served) -> None:
     keys = {}
     for tenant in ("acme", "globex"):
-        made = _cli(keyed, "keys", "create", "--tenant", tenant)
+        made = run_cli(keyed, "keys", "create", "--tenant", tenant)
         assert made.returncode == 0, made.stderr
         keys[tenant] = made.stdout.strip().splitlines()[-1]
     client = openai.OpenAI(base_url=keyed.base_url, api_key=keys["acme"], max_retries=0)
@@ -94,12 +84,12 @@ def test_feedback_rates_the_served_member_for_its_tenant_only(keyed: Served) -> 
     assert again.json()["verdicts"] == {"stu": 0.9, "sup": 0.9}
 
     # The command line does the same; --tenant must be the completion's.
-    cli = _cli(keyed, "feedback", completion.id, "--rating", "up", "--tenant", "acme")
+    cli = run_cli(keyed, "feedback", completion.id, "--rating", "up", "--tenant", "acme")
     assert cli.returncode == 0, cli.stderr
     assert f"rated query {query_id} of tenant acme: up (1.00), rating 3" in cli.stdout
-    wrong = _cli(keyed, "feedback", completion.id, "--score", "1", "--tenant", "globex")
+    wrong = run_cli(keyed, "feedback", completion.id, "--score", "1", "--tenant", "globex")
     assert wrong.returncode == 1 and "no completion" in wrong.stderr
-    out_of_range = _cli(keyed, "feedback", completion.id, "--score", "2")
+    out_of_range = run_cli(keyed, "feedback", completion.id, "--score", "2")
     assert out_of_range.returncode == 1 and "--score" in out_of_range.stderr
     assert "Traceback" not in wrong.stderr + out_of_range.stderr
 

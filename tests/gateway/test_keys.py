@@ -4,9 +4,7 @@ tenants asking the same questions never share the cache or memory."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -15,14 +13,11 @@ import httpx
 import openai
 import pytest
 
-from .conftest import Served, serve_school
+from .conftest import Served, run_cli, serve_school
 
 
 def _keys(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TEMPORAL_ADDRESS": served.address}
-    return subprocess.run([sys.executable, "-m", "tutelage", "keys", *args, "--config",
-                           str(served.config.path)], capture_output=True, text=True,
-                          timeout=120, env=env)  # fmt: skip
+    return run_cli(served, "keys", *args)
 
 
 @pytest.fixture(scope="module")

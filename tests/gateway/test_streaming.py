@@ -19,11 +19,6 @@ from .conftest import Served, serve_school, start_gateway, stop, wait_serving
 pytestmark = pytest.mark.slow
 
 
-def _member(server: ModelServer, behaviour: str) -> str:
-    return (f'api_base = "{server.api_base(behaviour)}"\n'
-            "timeout_s = 20\nparams = { api_key = \"sk-loopback\" }")  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def models() -> Iterator[ModelServer]:
     with ModelServer() as server:
@@ -54,7 +49,7 @@ def streaming_school(temporal_env: Any, tmp_path_factory: pytest.TempPathFactory
                      models: ModelServer) -> Iterator[Served]:  # fmt: skip
     address = temporal_env.client.service_client.config.target_host
     with serve_school(address, tmp_path_factory.mktemp("streaming"),
-                      stu_extra=_member(models, "streamer")) as s:  # fmt: skip
+                      stu_extra=models.member_lines("streamer", 20)) as s:  # fmt: skip
         # The TA and the teacher agree on a first question: the TA then answers its kind alone.
         httpx.post(f"{s.base_url}/chat/completions", timeout=60, json={
             "model": "tutelage", "messages": [{"role": "user", "content":
@@ -88,7 +83,7 @@ def test_a_member_that_dies_mid_stream_ends_the_stream_with_an_error_event(
     temporal_env: Any, tmp_path: Path, models: ModelServer,
 ) -> None:
     address = temporal_env.client.service_client.config.target_host
-    with serve_school(address, tmp_path, stu_extra=_member(models, "dier")) as s:
+    with serve_school(address, tmp_path, stu_extra=models.member_lines("dier", 20)) as s:
         httpx.post(f"{s.base_url}/chat/completions", timeout=60, json={
             "model": "tutelage", "messages": [{"role": "user", "content": "A story of 42?"}]})  # fmt: skip
         events, _ = _stream(s.base_url, "A story that ends in 42?")

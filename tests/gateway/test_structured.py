@@ -25,11 +25,6 @@ WEATHER_TOOL = {"type": "function", "function": {
 ASK = [{"role": "user", "content": "What is the weather in Paris?"}]
 
 
-def _member(server: ModelServer, behaviour: str) -> str:
-    return (f'api_base = "{server.api_base(behaviour)}"\n'
-            'params = { api_key = "sk-loopback" }')  # fmt: skip
-
-
 @pytest.fixture(scope="module")
 def models() -> Iterator[ModelServer]:
     with ModelServer() as server:
@@ -41,8 +36,8 @@ def agents_school(temporal_env: Any, tmp_path_factory: pytest.TempPathFactory,
                   models: ModelServer) -> Iterator[Served]:  # fmt: skip
     address = temporal_env.client.service_client.config.target_host
     with serve_school(address, tmp_path_factory.mktemp("structured"),
-                      sup_model="openai/gpt-4o-mini", sup_extra=_member(models, "caller"),
-                      stu_model="openai/stu-model", stu_extra=_member(models, "caller")) as s:  # fmt: skip
+                      sup_model="openai/gpt-4o-mini", sup_extra=models.member_lines("caller"),
+                      stu_model="openai/stu-model", stu_extra=models.member_lines("caller")) as s:  # fmt: skip
         yield s
 
 

@@ -51,10 +51,38 @@ def _own_error_kind(exc: BaseException) -> str | None:
     return None
 
 
-def classify(exc: Exception, member_id: str) -> ApplicationError:
-    """A provider error as Temporal should see it: its kind, and whether a retry may help."""
+def classify(exc: Exception, member_id: str, api_base: str | None = None) -> ApplicationError:
+    """A provider error as Temporal should see it: its kind, and whether a retry may help.
+
+    A connection that failed (nothing listening at the member's `api_base`, or its server gone
+    in the middle of an answer; litellm reports either as an InternalServerError "Connection
+    error.") is an `APIConnectionError` whose message names the member and where it was sent
+    (`api_base`, else the URL of the request that failed), retryable: the server may come back."""
+    import contextlib
+
+    import httpx
+
     kind = _own_error_kind(exc) or type(exc).__name__
     message = f"{member_id}: {kind}: {str(exc).splitlines()[0] if str(exc) else kind}"
+    seen: BaseException | None = exc
+    while seen is not None and kind not in NON_RETRYABLE_ERRORS:
+        if isinstance(seen, httpx.TimeoutException):
+            break  # a timeout keeps its own kind and message
+        where = api_base or "its provider"
+        if not api_base and isinstance(seen, httpx.HTTPError):
+            with contextlib.suppress(RuntimeError):  # httpx's request, when it was set
+                where = str(seen.request.url).removesuffix("/chat/completions")
+        if isinstance(seen, httpx.ConnectError):
+            kind = "APIConnectionError"
+            message = f"{member_id}: {kind}: cannot reach {where} (is the model server running?)"
+            break
+        if isinstance(seen, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
+            kind = "APIConnectionError"
+            why = str(seen).splitlines()[0] if str(seen) else type(seen).__name__
+            message = (f"{member_id}: {kind}: the connection to {where} broke in the middle of "
+                       f"the answer ({why}): did the model server stop?")  # fmt: skip
+            break
+        seen = seen.__cause__ or seen.__context__
     retryable = kind not in NON_RETRYABLE_ERRORS and not isinstance(
         exc, litellm.BadRequestError | litellm.AuthenticationError | litellm.NotFoundError
     )
@@ -125,7 +153,7 @@ class ModelCalls:
         try:
             response = await litellm.acompletion(messages=messages, **kwargs)
         except Exception as exc:  # noqa: BLE001 - every provider error is classified
-            raise classify(exc, req.member_id) from None
+            raise classify(exc, req.member_id, kwargs.get("api_base")) from None
         latency = (time.perf_counter() - started) * 1000
         message = response.choices[0].message
         text = (message.content or "").strip()
@@ -168,7 +196,7 @@ class ModelCalls:
             try:
                 response = await litellm.acompletion(messages=messages, **kwargs)
             except Exception as exc:  # noqa: BLE001
-                raise classify(exc, req.supervisor_id) from None
+                raise classify(exc, req.supervisor_id, kwargs.get("api_base")) from None
             usage = getattr(response, "usage", None)
             tokens_in += int(getattr(usage, "prompt_tokens", 0) or 0)
             tokens_out += int(getattr(usage, "completion_tokens", 0) or 0)

@@ -65,7 +65,7 @@ class StreamedCalls(ModelCalls):
         except Exception as exc:  # noqa: BLE001 - every provider error is classified
             self.sink.publish(req.query_id, ("failed", str(exc).splitlines()[0] if str(exc) else
                                              type(exc).__name__))  # fmt: skip
-            raise classify(exc, req.member_id) from None
+            raise classify(exc, req.member_id, kwargs.get("api_base")) from None
         ended = time.perf_counter()
         text = "".join(pieces).strip()
         tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0) or litellm.token_counter(
