@@ -13,8 +13,11 @@ from tutelage.models.dashboard import (
     DashboardRequest,
     LatencyLine,
     MemberLine,
+    Quality,
+    QualityLine,
     TenantLine,
     Totals,
+    Users,
 )
 from tutelage.models.lifecycle import Action, Transition
 from tutelage.models.roster import Role
@@ -30,7 +33,13 @@ def _board(**kw: object) -> Dashboard:
     return Dashboard(
         request=DashboardRequest(), since="2026-11-22T00:00:00", until="2026-11-22T04:00:00",
         totals=Totals(queries=16, failed=1, cost_usd=0.06, supervisor_only_cost_usd=0.12,
-                      quality=0.9, judged=6),
+                      quality=0.9, judged=6, users=Users(served=15, rated=5, score=0.7,
+                                                         positive=3, compared=4, agreed=3)),
+        quality=Quality(mode="agreement", figure="agreement with the supervisor",
+                        judges={"agreement:sup": 6},
+                        members=[QualityLine(name="stu<x>", quality=1.0, judged=2,
+                                             users=Users(served=10, rated=4, score=0.25,
+                                                         positive=1, compared=2, agreed=1))]),
         buckets=buckets, routes=[LatencyLine(name="familiar", count=12, p50_ms=80, p95_ms=120)],
         members=[MemberLine(member_id="stu<x>", model="openai/stu", roles={"*": "ta"}, calls=12,
                             wins=10, cost_usd=0.001, p50_ms=50, p95_ms=90)],
@@ -56,9 +65,19 @@ def _svgs(page: str) -> list[str]:
 
 def test_the_page_shows_every_panel_with_its_figures() -> None:
     page = render(_board(), LINKS, tenants=["default", "acme"], window="all")
-    for panel in ("Spend and supervisor-only spend", "Quality served", "Routes", "Tenants",
+    for panel in ("Spend and supervisor-only spend", "Quality served", "The audit behind them",
+                  "Quality served by member, domain and tenant", "Routes", "Tenants",
                   "Failures by kind", "The roster", "Roles over time"):  # fmt: skip
         assert panel in page, panel
+    # The judge's figure named for its judging, beside the users'.
+    assert "the judge&#x27;s figure: agreement with the supervisor" in page
+    assert '<span data-figure="quality">0.90</span>' in page
+    assert '<span data-figure="users_positive">60%</span>' in page
+    assert '<span data-figure="users_rated_share">33%</span>' in page
+    assert '<span data-figure="judge_agreement">75%</span>' in page
+    assert '<span data-figure="users_score:member:stu&lt;x&gt;">0.25</span>' in page
+    assert '<span data-figure="rated:member:stu&lt;x&gt;">4</span> (40%)' in page
+    assert "agreement:sup (6)" in page and "no answers served in this window" in page
     assert '<span data-figure="spend">$0.0600</span>' in page
     assert '<span data-figure="saved">$0.0600</span>' in page
     assert '<span data-figure="saved_share">50%</span>' in page
@@ -68,7 +87,7 @@ def test_the_page_shows_every_panel_with_its_figures() -> None:
     assert "promote: student -&gt; ta" in page and 'name="tenant"' in page
     assert "http" not in page.replace("http://127.0.0.1:8233", "").replace(
         'xmlns="http://www.w3.org/2000/svg"', "")  # nothing fetched from anywhere
-    assert len(_svgs(page)) == 4
+    assert len(_svgs(page)) == 5
     for chart in _svgs(page):
         ET.fromstring(chart)  # well-formed
 
@@ -91,7 +110,7 @@ def test_a_benchmark_report_is_drawn_as_curve_and_points() -> None:
              "baselines": {"oracle": {"cost_usd": 0.4, "accuracy": 0.92}}}  # fmt: skip
     page = render(_board(), LINKS, tenants=[], window="all", bench=bench)
     assert "The latest benchmark" in page and "oracle" in page
-    assert len(_svgs(page)) == 5
+    assert len(_svgs(page)) == 6
 
 
 def test_charts_skip_missing_values_and_round_their_axes() -> None:

@@ -415,7 +415,7 @@ class LifecycleActivities:
     @activity.defn(name=names.DASHBOARD)
     async def dashboard(self, req: DashboardRequest) -> Dashboard:
         def run() -> Dashboard:
-            board = read_dashboard(self.s.ledger, req, datetime.now(UTC))
+            board = read_dashboard(self.s.ledger, req, datetime.now(UTC), self.s.config.judge)
             school = {m.id: m for m in self.s.school.members}
             for line in board.members:
                 m = school.get(line.member_id)

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from ..models.dashboard import Dashboard
+from ..models.dashboard import Dashboard, QualityLine
 from . import svg
 
 WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "all": 0}
@@ -31,6 +31,7 @@ main{padding:16px 24px;max-width:1360px;margin:auto}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px}
 .card,.panel{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:12px 14px}
 .card b{display:block;font-size:22px;margin-top:4px}.card small{color:#5f6b7a}
+.card b small{font-size:13px;font-weight:400}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:12px;
 margin-top:12px}.panel{margin-top:12px}.panel h2{font-size:15px;margin:0 0 8px}
 .chart{width:100%;height:auto;max-width:820px;display:block}.grid{stroke:#e6e9ee}.tick{font-size:11px;fill:#5f6b7a}
@@ -62,6 +63,10 @@ def usd(v: float) -> str:
 
 def _pct(v: float | None) -> str:
     return "-" if v is None else f"{v:.0%}"
+
+
+def _score(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
 
 
 def _ms(v: float | None) -> str:
@@ -104,7 +109,8 @@ def _filters(tenants: Sequence[str], tenant: str | None, window: str) -> str:
 
 def render(board: Dashboard, links: Links, *, tenants: Sequence[str], window: str,
            bench: dict[str, Any] | None = None, form: bool = True, school: str = "") -> str:  # fmt: skip
-    t = board.totals
+    t, q = board.totals, board.quality
+    u = t.users
     tenant = board.request.tenant
     span = (datetime.fromisoformat(board.until) - datetime.fromisoformat(board.since)).total_seconds()
     scope = (f"{escape(tenant or 'all tenants')}, {board.since[:16].replace('T', ' ')} to "
@@ -116,17 +122,29 @@ def render(board: Dashboard, links: Links, *, tenants: Sequence[str], window: st
         ("spent", _fig("spend", usd(t.cost_usd))),
         ("supervisor alone would have cost", _fig("supervisor_only", usd(t.supervisor_only_cost_usd))),
         ("saved", _fig("saved", usd(t.saved_usd)) + f" <small>{_fig('saved_share', _pct(t.saved_share))}</small>"),
-        ("quality served (judged score)", _fig("quality", "-" if t.quality is None else f"{t.quality:.2f}")
-         + f" <small>{_fig('judged', f'{t.judged:,}')} judged</small>"),
+        (f"the judge's figure: {q.figure}", _fig("quality", _score(t.quality))
+         + f" <small>{_fig('judged', f'{t.judged:,}')} judged ({_pct(t.judged_share)} of "
+           "served)</small>"),
+        ("as users rated it: positive", _fig("users_positive", _pct(u.positive_share))
+         + f" <small>of {_fig('users_rated', f'{u.rated:,}')} rated "
+           f"({_fig('users_rated_share', _pct(u.rated_share))} of served), mean "
+           f"{_fig('users_score', _score(u.score))}</small>"),
+        ("the judge agreed with users", _fig("judge_agreement", _pct(u.agreement))
+         + f" <small>on {_fig('compared', f'{u.compared:,}')} rated and judged</small>"),
     ])  # fmt: skip
     labels = [_short(b.start, span) for b in board.buckets]
     spend = svg.line_chart("spend over time", labels, [
         ("spent", [b.cost_usd for b in board.buckets]),
         ("supervisor alone", [b.supervisor_only_cost_usd for b in board.buckets])], usd)  # fmt: skip
     quality = svg.line_chart("quality over time", labels, [
-        ("judged score of what was served", [b.quality for b in board.buckets]),
-        ("share of served answers judged", [b.judged / b.queries if b.queries else None
-                                            for b in board.buckets])],
+        (f"the judge: {q.figure}", [b.quality for b in board.buckets]),
+        ("users: mean score", [b.users.score for b in board.buckets]),
+        ("users: share positive", [b.users.positive_share for b in board.buckets])],
+        lambda v: f"{v:.2f}", top=1.0)  # fmt: skip
+    audit = svg.line_chart("the audit over time", labels, [
+        ("share of served answers judged", [b.judged_share for b in board.buckets]),
+        ("share of served answers rated", [b.users.rated_share for b in board.buckets]),
+        ("the judge agreed with users", [b.users.agreement for b in board.buckets])],
         lambda v: f"{v:.2f}", top=1.0)  # fmt: skip
     seen = {r for b in board.buckets for r in b.routes}
     order = [r for r in ROUTE_ORDER if r in seen] + sorted(seen - set(ROUTE_ORDER))
@@ -139,7 +157,9 @@ def render(board: Dashboard, links: Links, *, tenants: Sequence[str], window: st
 <span class="muted" style="color:#c9ced6">{scope}</span>{filters}</header><main>
 <div class="cards">{cards}</div>
 <div class="grid2"><div class="panel"><h2>Spend and supervisor-only spend (USD per slice)</h2>{spend}</div>
-<div class="panel"><h2>Quality served, and the audit behind it</h2>{quality}</div></div>
+<div class="panel"><h2>Quality served: the judge's figure and the users'</h2>{quality}
+<h2 style="margin-top:14px">The audit behind them: how much was judged and rated</h2>{audit}</div></div>
+<div class="panel"><h2>Quality served by member, domain and tenant</h2>{_quality(board)}</div>
 <div class="grid2"><div class="panel"><h2>Routes</h2>{routes}{_routes_table(board, links)}</div>
 <div class="panel"><h2>Tenants</h2>{_tenants_table(board, links)}
 <h2 style="margin-top:14px">Failures by kind</h2>{_failures(board)}</div></div>
@@ -149,6 +169,48 @@ def render(board: Dashboard, links: Links, *, tenants: Sequence[str], window: st
 <p class="muted">Generated {escape(datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))};
 figures from the school's ledger, read through Temporal (DashboardWorkflow).</p>
 </main></body></html>"""
+
+
+def _quality(board: Dashboard) -> str:
+    """Both figures per member (whose answer was served), domain and tenant, and what they
+    mean."""
+    q = board.quality
+    judges = ", ".join(f"{escape(j)} ({n:,})" for j, n in q.judges.items()) or "none"
+    what = (f"The judge's figure, <b>{_fig('judge_figure', q.figure)}</b>: the mean score the "
+            f"judge gave the answers served (users' ratings left out); served answers scored by "
+            f"{judges}. It passes an answer at {q.pass_score:g}."
+            + (" Under agreement judging the supervisor's own answers score 1.0 by definition: "
+               "it measures agreement with the supervisor, not quality." if q.mode == "agreement"
+               else " A reference judge knew the gold answer when it scored: an oracle, an upper "
+               "bound." if q.mode == "reference" else "")
+            + f" Users: each rated query's standing (newest) rating of the served answer; rated: "
+            f"the share of served answers rated; positive: a rating of at least "
+            f"{q.positive_at:g} (up is 1, down 0), as a share of those rated. The judge agreed "
+            f"with users when it passed the answer exactly where the user's score was at least "
+            f"{q.rated_right_at:g}. Each answer counts where and when it was served.")  # fmt: skip
+    tables = "".join(f'<h2 style="margin-top:14px">By {kind}</h2>' + _quality_table(kind, lines, q.figure)
+                     for kind, lines in (("member", q.members), ("domain", q.domains),
+                                         ("tenant", q.tenants)))  # fmt: skip
+    return f'<p class="muted">{what}</p>{tables}'
+
+
+def _quality_table(kind: str, lines: Sequence[QualityLine], figure: str) -> str:
+    def row(line: QualityLine) -> list[str]:
+        u, key = line.users, f"{kind}:{line.name}"
+        return [escape(line.name or "(none)"), _fig(f"served:{key}", f"{u.served:,}"),
+                _fig(f"quality:{key}", _score(line.quality)), f"{line.judged:,}",
+                _fig(f"rated:{key}", f"{u.rated:,}") + f" ({_pct(u.rated_share)})",
+                _fig(f"positive:{key}", _pct(u.positive_share)),
+                _fig(f"users_score:{key}", _score(u.score)),
+                _fig(f"agreement:{key}", _pct(u.agreement))
+                + (f" of {u.compared:,}" if u.compared else ""),
+                f"{u.judge_passed_rated_down:,}", f"{u.judge_failed_rated_up:,}"]  # fmt: skip
+
+    return _table([kind, "served", f"the judge: {figure}", "judged", "rated by users",
+                   "positive", "users' mean", "the judge agreed with users",
+                   "judge passed, users down", "judge failed, users up"],
+                  [row(line) for line in lines], set(range(1, 10)),
+                  "no answers served in this window")  # fmt: skip
 
 
 def _routes_table(board: Dashboard, links: Links) -> str:
