@@ -10,7 +10,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from rich.console import Console
 
 from ..config import TutelageConfig, load_config
 from ..workers import pidfile
-from ..workers.processes import children_of
+from ..workers.processes import kill_children
 from .common import UserError, connect
 
 if TYPE_CHECKING:
@@ -36,14 +36,16 @@ ROLES = ("school", "store", "answer", "local")
 
 Runner = Callable[[TutelageConfig, "Client", asyncio.Event], Coroutine[object, object, None]]
 
-# Stopping (`tutelage down`'s SIGTERM, Ctrl-C) goes in order, each step bounded, well within
-# `tutelage down`'s wait (DOWN_TIMEOUT_S): the API first (requests in flight get API_GRACE_S
-# to finish while the worker still serves them; then they are cut and their runs go on in
-# Temporal), then the worker (its activities are cancelled, the local-model worker gets
-# SIGTERM), then the dev server (SIGTERM, SIGKILL after DEV_SERVER_GRACE_S). Should that
-# overrun HARD_STOP_S, a thread kills what is left and the process leaves (exit status 1).
+# Stopping (`tutelage down`'s SIGTERM, Ctrl-C) is bounded at every step, well within `tutelage
+# down`'s wait (DOWN_TIMEOUT_S): the API first (requests in flight get API_GRACE_S to finish
+# while the worker still serves them; then they are cut, and their runs go on in Temporal),
+# then the worker (its activities are cancelled, the local-model worker gets SIGTERM; it is
+# cancelled after WORKER_GRACE_S), then the dev server, once the worker is done or
+# DEV_SERVER_AFTER_S into the worker's stop (SIGTERM; SIGKILL after DEV_SERVER_GRACE_S). Should
+# all that overrun HARD_STOP_S, a thread kills what is left and the process leaves (status 1).
 API_GRACE_S = 1
-WORKER_GRACE_S = 2.5
+WORKER_GRACE_S = 2.0
+DEV_SERVER_AFTER_S = 1.0
 DEV_SERVER_GRACE_S = 2.0
 HARD_STOP_S = 7.0
 DOWN_TIMEOUT_S = 8.0
@@ -65,6 +67,7 @@ def _configure_logging() -> None:
     # A supervised child (the dev server, the local-model worker) that died says so, and that
     # it is back.
     logging.getLogger("tutelage.workers.supervisor").setLevel(logging.INFO)
+    logging.getLogger(__name__).setLevel(logging.INFO)  # how long stopping took
 
 
 def _exit_now(code: int) -> None:
@@ -73,6 +76,12 @@ def _exit_now(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _run(main: Coroutine[object, object, None]) -> None:
+    """`asyncio.run(main)`, minus closing the loop: that would wait for the default executor's
+    threads (a model call in flight), and the process leaves next (`_exit_now`)."""
+    asyncio.Runner().run(main)
 
 
 def _runner(role: str, local_worker: bool) -> Runner:
@@ -106,7 +115,6 @@ class _Stop:
             loop.add_signal_handler(sig, self._signalled)
 
     def _signalled(self) -> None:
-        print(f"DBG signal {time.monotonic()}", flush=True)
         if self.event.is_set():
             _hard_stop(self.pid_path, "a second signal")
         self.event.set()
@@ -119,15 +127,9 @@ class _Stop:
 
 
 def _hard_stop(pid_path: Path | None, why: str) -> None:
-    """SIGKILL this process's children (its process tree: the dev server's whole group) and
-    leave now."""
+    """SIGKILL this process's children (the dev server, the local-model worker) and leave."""
     log.warning("%s: killing what is left of the stack (SIGKILL) and leaving", why)
-    for child in children_of(os.getpid()):
-        with contextlib.suppress(OSError):
-            if os.getpgid(child) == child:
-                os.killpg(child, signal.SIGKILL)
-            else:
-                os.kill(child, signal.SIGKILL)
+    kill_children()
     if pid_path is not None:
         pidfile.remove(pid_path)
     _exit_now(1)
@@ -144,7 +146,10 @@ async def _bounded(task: asyncio.Task[Any], timeout_s: float, what: str) -> None
 
 async def _serve(cfg: TutelageConfig, address: str, banner: str, run: Runner, stop: _Stop,
                  sync: bool = False, gateway: bool = False,
-                 stack_status: StackStatus | None = None) -> None:  # fmt: skip
+                 stack_status: StackStatus | None = None,
+                 server_stop: Callable[[], Awaitable[None]] | None = None) -> None:  # fmt: skip
+    """Connect, start the worker (and the API), print the banner, serve until `stop`, then
+    stop the API, then the worker and `server_stop` (the dev server), each step bounded."""
     from ..workers.schedules import sync_schedules
 
     if gateway:
@@ -174,19 +179,39 @@ async def _serve(cfg: TutelageConfig, address: str, banner: str, run: Runner, st
         await asyncio.wait({*tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
     stop.event.set()  # also when the worker or the API ended by itself: stop the other
     stopping.cancel()
-    _t0 = time.monotonic(); print("DBG stop", flush=True)
-    if api is not None:
-        await _bounded(api, API_GRACE_S + 1.0, "the API")
-    print(f"DBG api {time.monotonic()-_t0:.2f}", flush=True)
-    worker_stop.set()
-    await _bounded(worker, WORKER_GRACE_S, "the worker")
-    print(f"DBG worker {time.monotonic()-_t0:.2f}", flush=True)
+    await _stop_in_order(api, worker, worker_stop, server_stop)
     for task in (worker, api):
         if task is not None and task.done() and not task.cancelled() and task.exception():
             try:
                 task.result()
             except RuntimeError as exc:  # e.g. the data directory is owned by another worker
                 raise UserError(str(exc)) from None
+
+
+async def _stop_in_order(api: asyncio.Task[None] | None, worker: asyncio.Task[None],
+                         worker_stop: asyncio.Event,
+                         server_stop: Callable[[], Awaitable[None]] | None) -> None:  # fmt: skip
+    """The API (it was told to stop), then the worker, then the dev server: once the worker
+    is done, or DEV_SERVER_AFTER_S into its stop, whichever comes first (under load the
+    worker's last replies could keep it for seconds, and what they would report Temporal
+    redoes anyway). Logs how long each took."""
+    began = time.monotonic()
+    took: list[str] = []
+
+    async def step(what: str, job: Awaitable[None]) -> None:
+        await job
+        took.append(f"{what} {time.monotonic() - began:.1f}s")
+
+    if api is not None:
+        await step("the API", _bounded(api, API_GRACE_S + 1.0, "the API"))
+    worker_stop.set()
+    stopping = asyncio.create_task(step("the worker", _bounded(worker, WORKER_GRACE_S,
+                                                               "the worker")))  # fmt: skip
+    if server_stop is not None:
+        await asyncio.wait({stopping}, timeout=DEV_SERVER_AFTER_S)
+        await step("the dev server", server_stop())
+    await stopping
+    log.info("stopped in %.1fs (%s)", time.monotonic() - began, ", ".join(took))
 
 
 def _check_port_free(cfg: TutelageConfig) -> None:
@@ -235,7 +260,6 @@ def run_up(config_path: Path | None) -> None:
         _up(cfg, pid_path)
     finally:
         pidfile.remove(pid_path)
-    print(f"DBG exit {time.monotonic()}", flush=True)
     _exit_now(0)
 
 
@@ -244,7 +268,7 @@ def _up(cfg: TutelageConfig, pid_path: Path) -> None:
     # `up` with a KeyboardInterrupt.
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        asyncio.run(_up_stack(cfg, pid_path))
+        _run(_up_stack(cfg, pid_path))
     except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     finally:
@@ -274,13 +298,13 @@ async def _up_stack(cfg: TutelageConfig, pid_path: Path) -> None:
     )  # fmt: skip
     out.print(f"starting the Temporal dev server on {server.address} ...", style="dim")
     try:
-        async with server:  # stopped after the worker: it would wait on a server that is gone
+        async with server:
             stop.serves = True
             await _serve(cfg, server.address, _banner(cfg, server.address, started=True),
-                         serve, stop, sync=True, gateway=True, stack_status=status)  # fmt: skip
+                         serve, stop, sync=True, gateway=True, stack_status=status,
+                         server_stop=server.close)  # fmt: skip
     except DevServerError as exc:  # it did not start: a port in use, no binary, no answer
         raise UserError(str(exc)) from None
-    print(f"DBG devserver closed {time.monotonic()}", flush=True)
 
 
 def run_worker_only(config_path: Path | None, role: str, local_worker: bool) -> None:
@@ -312,14 +336,13 @@ def run_worker_only(config_path: Path | None, role: str, local_worker: bool) -> 
         await _serve(cfg, address, banner, _runner(role, local_worker), stop)
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        _run(main())
     out.print(f"{what} stopped.", style="dim")
     _exit_now(0)
 
 
 def run_down(config_path: Path | None, timeout_s: float) -> None:
     """Stop the `tutelage up` recorded in the data directory's pid file, and wait for it."""
-    print(f"DBG down started {time.monotonic()}", flush=True)
     cfg = load_config(config_path)
     pid_path = cfg.data_dir / UP_PID_FILE
     rec = pidfile.read(pid_path)
@@ -334,7 +357,6 @@ def run_down(config_path: Path | None, timeout_s: float) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(rec.pid, signal.SIGTERM)
-    print(f"DBG down sent SIGTERM {time.monotonic()}", flush=True)
     # `up` stops itself within HARD_STOP_S, whatever it is doing; past `timeout_s` it is stuck
     # beyond that (e.g. SIGSTOPped): it is killed, and its children get SIGTERM from the kernel.
     if not _gone(rec, timeout_s):
@@ -383,6 +405,6 @@ def run_serve(config_path: Path | None, host: str | None, port: int | None) -> N
         await task
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        _run(main())
     out.print("gateway stopped.", style="dim")
     _exit_now(0)

@@ -180,8 +180,8 @@ class DevServerProcess(Supervised):
         return self.server.address
 
     async def __aenter__(self) -> DevServerProcess:
-        # Its own session: a terminal's Ctrl-C reaches us, and we stop it after the worker.
-        # It dies with us even when we cannot stop it (SIGKILL, a native crash).
+        # Its own session: a terminal's Ctrl-C reaches `up`, which stops it after the worker.
+        # It dies with `up` even when `up` cannot stop it (SIGKILL, a native crash).
         self.argv = die_with_parent(self.server.args())
         self.server.check_ports()
         self.server.db_file.parent.mkdir(parents=True, exist_ok=True)
@@ -209,4 +209,4 @@ class DevServerProcess(Supervised):
             self.status.temporal_serving(startup_s)
 
     def _where(self) -> str:
-        return f" on {self.address}, with the histories in {self.server.db_file}"
+        return f", on {self.address}, with its histories ({self.server.db_file})"

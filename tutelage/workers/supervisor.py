@@ -134,11 +134,13 @@ class Supervised:
             failures = failures_in_a_row(failures, died_at - began, self.stable_after_s)
             what = describe_exit(code)
             event = f"died with {what}"
+            # Killed from outside (SIGKILL, SIGTERM): its log cannot say why; else its tail.
+            tail = "" if -code in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT) else None
             while True:  # until a start serves
                 delay = restart_delay(failures)
                 log.warning("%s (pid %s) %s; restarting it in %.0fs. Its log: %s%s",
                             self.name, proc.pid, event, delay, self.log_file,
-                            self._log_tail())  # fmt: skip
+                            self._log_tail() if tail is None else tail)  # fmt: skip
                 self._died(what, delay)
                 await asyncio.sleep(delay)
                 if self._closing:
@@ -153,7 +155,7 @@ class Supervised:
                     break
                 assert self._proc is not None
                 proc, what, failures = self._proc, problem, failures + 1
-                event = f"did not start again: {problem}"
+                event, tail = f"did not start again: {problem}", None
             log.info("%s is back (pid %s), %.1fs after it died%s", self.name, self.pid,
                      time.monotonic() - died_at, self._where())  # fmt: skip
 
@@ -169,7 +171,6 @@ class Supervised:
         proc = self._proc
         if proc is None or proc.returncode is not None:
             return
-        # os.kill rather than the transport's send_signal: `kill_now` calls this from a thread.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             if self.new_session:
                 os.killpg(proc.pid, sig)
@@ -220,10 +221,6 @@ class Supervised:
                 await self._watch
         await self._stop_process()
         self._remove_pid_file()
-
-    def kill_now(self) -> None:
-        """SIGKILL the process from any thread (a last resort when stopping overruns)."""
-        self._signal(signal.SIGKILL)
 
     def _remove_pid_file(self) -> None:
         if self.pid_file is not None and self._proc is not None:
