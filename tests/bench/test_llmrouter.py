@@ -97,7 +97,7 @@ async def test_report_carries_the_school_and_every_baseline(tmp_path: Path) -> N
     from rich.console import Console
 
     opts = BenchOptions(dataset="llmrouter", data_dir=LLMROUTER, limit=40, seed=2,
-                        out_dir=tmp_path, sweep=(0.5,), protocol="both")  # fmt: skip
+                        out_dir=tmp_path, sweep=(0.5,), protocol="both", feedback_rate=0.2)  # fmt: skip
     report = await run_bench(_small_school(), opts, Console(file=open("/dev/null", "w")))  # noqa: SIM115
     online, split = report, report["also"][0]
     names = {"best_single", "oracle", "random", "best_per_task", "offline_knn"}
@@ -134,6 +134,17 @@ async def test_report_carries_the_school_and_every_baseline(tmp_path: Path) -> N
     assert targets["accuracy_at_least"] == pytest.approx(best["accuracy"])  # agreement judging
     assert targets["cost_at_most_usd"] == pytest.approx(0.35 * best["cost_usd"])
     assert {"first_fifth", "last_fifth", "met"} <= set(targets["learning_curve"])
+    # How it was measured: the judge named, the users' ratings, the cache hits counted.
+    for r in (online, split):
+        assert not r["oracle_bound"] and "agreement" in r["judge_label"]
+        assert r["feedback"]["rate"] == 0.2 and r["feedback"]["ratings"] > 0
+        assert r["gold_at_serve"]["scored_rows"] == 0 and r["cache_hits"]["count"] >= 0
+        fb = r["targets"]["feedback"]
+        assert fb["accuracy_at_least"] == pytest.approx(r["baselines"]["best_single"]["accuracy"])
+        assert fb["cost_ratio_at_most"] == 0.5 and fb["last_fifth"]["cost_ratio_at_most"] == 0.4
+    promotions = targets["teacher_promotions"]  # zero promotions is zero, not met
+    assert promotions["met"] == (promotions["count"] > 0
+                                 and promotions["within_tolerance"] == promotions["count"])  # fmt: skip
 
 
 async def test_engines_make_identical_decisions_on_llmrouter(temporal_env: Any,

@@ -1,7 +1,8 @@
 """The two benchmark engines: the same query flow inline (one process) or as Temporal workflows.
 
 Both call `run_query` with the same activity code and the same stable query ids, so at the same
-seed they make identical decisions.
+seed they make identical decisions. A user's rating goes the way a user's does: the
+`record_feedback` store activity, called directly inline, in a FeedbackWorkflow on Temporal.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Protocol
 import numpy as np
 from temporalio.exceptions import ApplicationError
 
+from ..activities.feedback import FeedbackActivities
 from ..activities.lifecycle import LifecycleActivities
 from ..activities.query import QueryActivities
 from ..config import TutelageConfig
@@ -30,6 +32,7 @@ from ..models import (
     RecordRequest,
     RecordResult,
 )
+from ..models.feedback import FeedbackRequest, FeedbackResult
 from ..policy.cycles import cycle_workflow_id
 from ..providers.embedders import Embedder
 from ..services import Services
@@ -57,6 +60,8 @@ class Engine(Protocol):
     services: Services
 
     async def ask(self, query: QueryInput) -> QueryResult: ...
+
+    async def rate(self, req: FeedbackRequest) -> FeedbackResult: ...
 
 
 class _InlineSteps:
@@ -93,12 +98,19 @@ class InlineEngine:
         query = QueryActivities(services)
         lifecycle = LifecycleActivities(services, None, query.answer)
         self.steps = _InlineSteps(query, InlineCycleSteps(services, lifecycle))
+        self.feedback = FeedbackActivities(services)
 
     async def ask(self, query: QueryInput) -> QueryResult:
         started = time.perf_counter()
         return await run_query(
             query, self.steps, lambda: (time.perf_counter() - started) * 1000, query.query_id
         )
+
+    async def rate(self, req: FeedbackRequest) -> FeedbackResult:
+        """The FeedbackWorkflow's one step, as its store activity runs it."""
+        if not req.feedback_id:
+            req = req.model_copy(update={"feedback_id": f"feedback-{req.query_id}"})
+        return await self.feedback.record_feedback(req)
 
 
 class TemporalEngine:
@@ -114,6 +126,16 @@ class TemporalEngine:
         # Stream order: the cycles this query started finish before the next query, as inline.
         for wf_id in result.triggered:
             await self.client.get_workflow_handle(wf_id).result()  # type: ignore[attr-defined]
+        return result
+
+    async def rate(self, req: FeedbackRequest) -> FeedbackResult:
+        """A FeedbackWorkflow, as `POST /v1/feedback` starts one; done before the next query."""
+        from ..workflows.feedback import feedback_workflow_id
+
+        wf_id = feedback_workflow_id(self.config.temporal.task_queue)
+        result: FeedbackResult = await self.client.execute_workflow(  # type: ignore[attr-defined]
+            "FeedbackWorkflow", req.model_copy(update={"feedback_id": wf_id}), id=wf_id,
+            task_queue=self.config.temporal.task_queue, result_type=FeedbackResult)  # fmt: skip
         return result
 
 

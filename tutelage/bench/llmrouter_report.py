@@ -21,13 +21,26 @@ from ..providers.catalog import ConfigCatalog
 from ..providers.replay import prompt_token_count
 from . import baselines as fixed
 from . import metrics
-from .common import BenchOptions, Run, learning_curve, recorded_model, report_stem, write_report
+from .common import (
+    BenchOptions,
+    Run,
+    learning_curve,
+    protocol_fields,
+    recorded_model,
+    report_stem,
+    title,
+    write_report,
+)
 from .datasets import Item
 from .llmrouter import model_prices
 
-# The issue's targets, against the best single model on the same items.
+# The issue's targets, against the best single model on the same items. Reference judging's
+# is an oracle's (gold at serve time): a bound, never a result.
 TARGETS = {"agreement": {"accuracy_margin": 0.0, "cost_ratio": 0.35},
            "reference": {"accuracy_margin": 0.03, "cost_ratio": 0.50}}  # fmt: skip
+# With users' ratings (agreement judging plus feedback): at least the best single model's
+# accuracy at no more than half its cost, and in the last fifth of the stream at most 40 %.
+FEEDBACK_TARGET = {"accuracy_margin": 0.0, "cost_ratio": 0.50, "last_fifth_cost_ratio": 0.40}
 TEACHER_TOLERANCE = 0.02
 _LADDER = ["probation", "student", "ta", "teacher"]
 
@@ -109,6 +122,33 @@ def _learning_target(outcomes: list[metrics.Outcome]) -> dict[str, Any]:
             "met": bool(first_c and last_c <= 0.5 * first_c and last.accuracy >= first.accuracy)}  # fmt: skip
 
 
+def _feedback_target(opts: BenchOptions, head: metrics.Summary, best_model: str,
+                     rows: list[fixed.Costed], outcomes: list[metrics.Outcome]) -> dict[str, Any]:  # fmt: skip
+    """The feedback target on the counted rows: accuracy against the best single model's, cost
+    against its cost on the same rows, overall and in the last fifth."""
+    best = fixed.single_model(rows, best_model, best_model)
+    fifth = max(1, len(rows) // 5)
+    last = metrics.summarise(outcomes[-fifth:])
+    best_last = fixed.single_model(rows[-fifth:], best_model, best_model)
+    t = FEEDBACK_TARGET
+    ratio = head.cost_usd / best.cost_usd if best.cost_usd else None
+    last_ratio = last.cost_usd / best_last.cost_usd if best_last.cost_usd else None
+    return {
+        "judge": opts.judge, "feedback_rate": opts.feedback_rate,
+        "feedback_noise": opts.feedback_noise,
+        "accuracy_at_least": best.accuracy + t["accuracy_margin"],
+        "accuracy": head.accuracy, "cost_ratio_to_best_single": ratio,
+        "cost_ratio_at_most": t["cost_ratio"],
+        "last_fifth": {"queries": fifth, "accuracy": last.accuracy,
+                       "best_single_accuracy": best_last.accuracy,
+                       "cost_ratio_to_best_single": last_ratio,
+                       "cost_ratio_at_most": t["last_fifth_cost_ratio"]},
+        "met": bool(head.accuracy >= best.accuracy + t["accuracy_margin"] and ratio is not None
+                    and ratio <= t["cost_ratio"] and last_ratio is not None
+                    and last_ratio <= t["last_fifth_cost_ratio"]),
+    }  # fmt: skip
+
+
 def _domains(run: Run, items: list[Item]) -> dict[str, dict[str, Any]]:
     by: dict[str, Counter[str]] = {}
     for it, d in zip(items, run.domains, strict=True):
@@ -151,6 +191,7 @@ def llmrouter_report(
         "dataset": opts.dataset, "protocol": protocol, "judge": opts.judge, "engine": opts.engine,
         "seed": opts.seed, "items": n, "stream_items": len(items), "task_labels": opts.task_labels,
         "evolution": opts.evolution, "cost_weight": headline_weight,
+        **protocol_fields(opts, runs, headline_weight, counted_at, protocol),
         "accuracy": head.accuracy, "cost_usd": head.cost_usd,
         "cost_per_1k_usd": head.cost_usd / max(n, 1) * 1000,
         "tutelage": _figures(head, n),
@@ -158,7 +199,8 @@ def llmrouter_report(
         "best_single_model": best_model, "best_per_task_models": per_task,
         "sweep": [{"cost_weight": w, **_figures(p, n)} for w, p in sorted(points.items())],
         "targets": {
-            "judge": opts.judge, "accuracy_at_least": best.accuracy + target["accuracy_margin"],
+            "judge": opts.judge, "oracle_bound": opts.judge == "reference",
+            "accuracy_at_least": best.accuracy + target["accuracy_margin"],
             "cost_at_most_usd": target["cost_ratio"] * best.cost_usd,
             "accuracy_minus_best_single": head.accuracy - best.accuracy,
             "cost_ratio_to_best_single": head.cost_usd / best.cost_usd if best.cost_usd else None,
@@ -174,10 +216,14 @@ def llmrouter_report(
         "final_roster_by_domain": head_run.roster_by_domain,
         "peer_panels": head_run.peers,
     }  # fmt: skip
+    if opts.feedback_rate > 0:
+        report["targets"]["feedback"] = _feedback_target(
+            opts, head, best_model, rows, [head_run.outcomes[i] for i in counted_at])
     teachers = [e["check"] for e in report["events"] if "check" in e]
+    # Zero promotions to teacher is reported as zero, not as met.
     report["targets"]["teacher_promotions"] = {
         "count": len(teachers), "within_tolerance": sum(c["within_tolerance"] for c in teachers),
-        "met": all(c["within_tolerance"] for c in teachers)}  # fmt: skip
+        "met": bool(teachers) and all(c["within_tolerance"] for c in teachers)}  # fmt: skip
     report["report_path"] = str(write_report(report, opts, protocol))
     report["plot_path"] = str(plot(report, opts.out_dir / f"{report_stem(opts, protocol)}.png"))
     console.print(summary_table(report))
@@ -185,8 +231,7 @@ def llmrouter_report(
 
 
 def summary_table(report: dict[str, Any]) -> Table:
-    t = Table(title=f"{report['dataset']} · {report['protocol']} · judge={report['judge']} · "
-                    f"{report['items']} scored items")  # fmt: skip
+    t = Table(title=f"{title(report)} · {report['items']} scored items")
     for col in ("system", "accuracy", "cost $", "$ per 1k queries", "supervisor calls"):
         t.add_column(col)
     rows = [("tutelage", report["tutelage"])] + list(report["baselines"].items())
@@ -195,6 +240,14 @@ def summary_table(report: dict[str, Any]) -> Table:
                   f"{s['cost_per_1k_usd']:.4f}", f"{s['strong_call_share']:.1%}")  # fmt: skip
     tg = report["targets"]
     lc = tg["learning_curve"]
+    fb, hits = report["feedback"], report["cache_hits"]
+    fbt = tg.get("feedback")
+    feedback_target = "" if fbt is None else (
+        f" · feedback target (>= {fbt['accuracy_at_least']:.3f} at <= x{fbt['cost_ratio_at_most']}"
+        f", last fifth <= x{fbt['last_fifth']['cost_ratio_at_most']}): "
+        f"{'met' if fbt['met'] else 'missed'}, last fifth x"
+        + ("n/a" if fbt["last_fifth"]["cost_ratio_to_best_single"] is None
+           else f"{fbt['last_fifth']['cost_ratio_to_best_single']:.2f}"))  # fmt: skip
     t.caption = (
         f"vs best single ({report['best_single_model']}): accuracy "
         f"{tg['accuracy_minus_best_single']:+.3f}, cost x{tg['cost_ratio_to_best_single']:.2f} "
@@ -203,7 +256,11 @@ def summary_table(report: dict[str, Any]) -> Table:
         f"{lc['first_fifth']['cost_per_100_usd']:.4f} -> {lc['last_fifth']['cost_per_100_usd']:.4f}"
         f" ({'met' if lc['met'] else 'missed'}) · teacher promotions within "
         f"{TEACHER_TOLERANCE}: {tg['teacher_promotions']['within_tolerance']}/"
-        f"{tg['teacher_promotions']['count']}"
+        f"{tg['teacher_promotions']['count']}{feedback_target}"
+        f"\njudge: {report['judge_label']}\n{report['feedback_label']}: {fb['ratings']} "
+        f"ratings ({fb['flipped']} flipped), {fb['user_verdicts']} user verdicts · cache hits: "
+        f"{hits['count']} (same item {hits['same_item']}, gold match {hits['gold_match']}, "
+        f"wrong {hits['wrong']}, unverifiable {hits['unverifiable']})"
     )
     return t
 
@@ -217,7 +274,9 @@ def plot(report: dict[str, Any], path: Path) -> Path:
     fig, (ax, curve) = plt.subplots(1, 2, figsize=(13, 5.5))
     sweep = sorted(report["sweep"], key=lambda p: p["cost_per_1k_usd"])
     ax.plot([p["cost_per_1k_usd"] for p in sweep], [p["accuracy"] for p in sweep], marker="o",
-            color="tab:blue", label="tutelage (cost_weight sweep)")  # fmt: skip
+            color="tab:blue", label=("tutelage, ORACLE judge: an upper bound (cost_weight sweep)"
+                                     if report["oracle_bound"] else
+                                     "tutelage (cost_weight sweep)"))  # fmt: skip
     for p in sweep:
         ax.annotate(f"{p['cost_weight']:g}", (p["cost_per_1k_usd"], p["accuracy"]), fontsize=7,
                     textcoords="offset points", xytext=(3, 3))  # fmt: skip
@@ -232,8 +291,8 @@ def plot(report: dict[str, Any], path: Path) -> Path:
                         textcoords="offset points", xytext=(3, -8), color="grey")  # fmt: skip
     ax.set_xlabel("cost, USD per 1,000 queries")
     ax.set_ylabel("accuracy (mean recorded score)")
-    ax.set_title(f"{report['dataset']} · {report['protocol']} · judge={report['judge']} · "
-                 f"{report['items']} items")  # fmt: skip
+    ax.set_title(f"{title(report)}\n{report['items']} items · cache hits "
+                 f"{report['cache_hits']['count']}", fontsize=9)  # fmt: skip
     ax.legend(fontsize=7)
     blocks = report["learning_curve"]
     xs = [b["to"] for b in blocks]

@@ -24,6 +24,9 @@ class Outcome:
     score: float  # the served answer's recorded result: 1.0 right, 0.0 wrong, or a grade
     strong_called: bool
     cost_usd: float
+    # A cache hit, how it was scored (`bench/served.py`: same_item, gold_match, wrong,
+    # unverifiable); "" for an answer given to this query.
+    cache: str = ""
 
 
 @dataclass(frozen=True)

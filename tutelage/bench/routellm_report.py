@@ -14,7 +14,17 @@ from rich.table import Table
 
 from ..config import TutelageConfig
 from . import metrics
-from .common import BenchOptions, Run, learning_curve, report_stem, scored, write_report
+from .common import (
+    BenchOptions,
+    Run,
+    learning_curve,
+    protocol_fields,
+    report_stem,
+    scored,
+    scored_at,
+    title,
+    write_report,
+)
 from .datasets import STRONG, WEAK, Item
 
 ROUTELLM_BEST = {  # published best routers: (CPT50 %, CPT80 %, APGR)
@@ -67,6 +77,7 @@ def routellm_report(
         "dataset": opts.dataset, "protocol": protocol, "judge": opts.judge,
         "engine": opts.engine, "seed": opts.seed, "items": len(counted),
         "stream_items": len(items), "cost_weight": headline_weight,
+        **protocol_fields(opts, runs, headline_weight, scored_at(items, protocol), protocol),
         "tutelage": head.as_dict(),
         "baselines": {k: v.as_dict() for k, v in base_summaries.items()},
         "sweep": [{"cost_weight": w, **p.as_dict()} for w, p in sorted(points.items())],
@@ -100,8 +111,7 @@ def curve_of(
 
 
 def final_table(report: dict[str, Any]) -> Table:
-    t = Table(title=f"{report['dataset']} · {report['protocol']} · judge={report['judge']} · "
-                    f"{report['items']} scored items")  # fmt: skip
+    t = Table(title=f"{title(report)} · {report['items']} scored items")
     for col in ("system", "accuracy", "strong-call share", "cost $"):
         t.add_column(col)
     rows = [("tutelage", report["tutelage"])] + list(report["baselines"].items())
@@ -115,8 +125,20 @@ def final_table(report: dict[str, Any]) -> Table:
         f"APGR {report['apgr']:.3f} (RouteLLM best {best['apgr']}) · CPT50 {report['cpt50']:.1f}% "
         f"({best['cpt50']}%) · CPT80 {report['cpt80']:.1f}% ({best['cpt80']}%) · cost reduction "
         f"at 95% quality: {'n/a' if red is None else f'{red:.1%}'}"
+        + _protocol_caption(report)
     )
     return t
+
+
+def _protocol_caption(report: dict[str, Any]) -> str:
+    """The judge, the users' ratings and the cache hits, as the table's last lines."""
+    fb, hits = report["feedback"], report["cache_hits"]
+    hit_acc = "" if hits["accuracy"] is None else f", accuracy {hits['accuracy']:.3f}"
+    return (f"\njudge: {report['judge_label']}\n{report['feedback_label']}: {fb['ratings']} "
+            f"ratings ({fb['flipped']} flipped), {fb['user_verdicts']} user verdicts\n"
+            f"cache hits: {hits['count']} (same item {hits['same_item']}, gold match "
+            f"{hits['gold_match']}, wrong {hits['wrong']}, unverifiable "
+            f"{hits['unverifiable']}{hit_acc})")
 
 
 def _plot(report: dict[str, Any], curve: list[tuple[float, float]], path: Path) -> Path:
@@ -127,7 +149,9 @@ def _plot(report: dict[str, Any], curve: list[tuple[float, float]], path: Path) 
 
     fig, ax = plt.subplots(figsize=(7, 5))
     xs, ys = zip(*sorted(curve), strict=True)
-    ax.plot(xs, ys, marker="o", label="tutelage (cost_weight sweep)")
+    ax.plot(xs, ys, marker="o", label=("tutelage, ORACLE judge: an upper bound (cost_weight "
+                                       "sweep)" if report["oracle_bound"] else
+                                       "tutelage (cost_weight sweep)"))  # fmt: skip
     b = report["baselines"]
     ax.axhline(b["supervisor_only"]["accuracy"], color="red", ls="--", label="supervisor only")
     ax.axhline(b["student_only"]["accuracy"], color="grey", ls="--", label="student only")
@@ -142,8 +166,8 @@ def _plot(report: dict[str, Any], curve: list[tuple[float, float]], path: Path) 
                marker="x", s=80, color="black", label="RouteLLM best (CPT50, CPT80)")  # fmt: skip
     ax.set_xlabel("strong model calls (%)")
     ax.set_ylabel("accuracy")
-    ax.set_title(f"{report['dataset']} · {report['protocol']} · judge={report['judge']} · "
-                 f"APGR {report['apgr']:.3f}")  # fmt: skip
+    ax.set_title(f"{title(report)}\nAPGR {report['apgr']:.3f} · cache hits "
+                 f"{report['cache_hits']['count']}", fontsize=9)  # fmt: skip
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -1,6 +1,12 @@
 """`tutelage bench`: stream recorded items through the school, the same code path as live
 traffic, one school per cost weight; each dataset's report (`routellm_report`,
-`llmrouter_report`) measures it against that dataset's fixed routers."""
+`llmrouter_report`) measures it against that dataset's fixed routers.
+
+The protocol, honestly: the school chooses with no gold unless the judge is `reference` (an
+oracle, labelled so), and under `split` a scored row never carries its gold; a cache hit scores
+whether the cached answer is right for the question asked (`served.py`); with
+`--feedback-rate R` a user rates the served answer after it was served and before the next item
+(`policy/bench_feedback.py`), through the same store activity as `POST /v1/feedback`."""
 
 from __future__ import annotations
 
@@ -16,16 +22,19 @@ from rich.table import Table
 
 from ..config import TutelageConfig
 from ..models import JudgeMode, QueryInput, QueryResult
+from ..models.feedback import FeedbackRequest
+from ..policy.bench_feedback import rating_arrives, rating_flipped, user_score
 from ..policy.routing import takes_part
 from ..providers.catalog import ConfigCatalog
 from ..providers.embedders import make_embedder
 from . import metrics
 from .common import DEFAULT_SWEEP as DEFAULT_SWEEP
-from .common import BenchOptions, Run, recorded_model
+from .common import BenchOptions, Run, gold_at_serve, recorded_model
 from .datasets import DatasetError, Item, sample_stream
 from .engines import CachedEmbedder, open_engine
 from .llmrouter_report import llmrouter_report
 from .routellm_report import routellm_report
+from .served import cache_hit_score, cached_query_id
 
 
 def stream(opts: BenchOptions, protocol: str | None = None) -> list[Item]:
@@ -65,13 +74,20 @@ def stream_embeddings(items: list[Item], out_dir: Path, embedder_name: str) -> n
 
 
 def bench_config(
-    base: TutelageConfig, opts: BenchOptions, cost_weight: float, run_dir: Path
-) -> TutelageConfig:
+    base: TutelageConfig, opts: BenchOptions, cost_weight: float, run_dir: Path,
+    blind_rows: bool = False,
+) -> TutelageConfig:  # fmt: skip
+    """The run's school. A query with its gold answer is judged by it whatever the mode; the
+    mode judges the others: agreement, label-free (the replayed supervisor cannot judge as an
+    LLM). So reference judging keeps the LLM mode only where every query carries its gold
+    (`online`), as it always has; with `blind_rows` (the scored rows of `split`) it is
+    agreement."""
     cfg = base.model_copy(deep=True)
     cfg.data_dir = run_dir
     cfg.replay.data_dir = opts.data_dir.resolve()
     cfg.routing.cost_weight = cost_weight
-    cfg.judge.mode = JudgeMode.AGREEMENT if opts.judge == "agreement" else JudgeMode.LLM
+    oracle_everywhere = opts.judge == "reference" and not blind_rows
+    cfg.judge.mode = JudgeMode.LLM if oracle_everywhere else JudgeMode.AGREEMENT
     if not opts.evolution:
         sch = cfg.schedules
         sch.promotion_every_queries = sch.evolution_every_queries = 0
@@ -114,14 +130,30 @@ def _roster_by_domain(services: Any, seen: list[str | None]) -> dict[str, dict[s
     return by_domain
 
 
+def served_outcome(it: Item, result: QueryResult, model: str | None,
+                   cached: Item | None) -> metrics.Outcome:  # fmt: skip
+    """The item as the school handled it: the served answer's recorded score (a cache hit's:
+    whether the cached answer is right for this question, `served.py`), supervisor call, cost."""
+    score, cache = 0.0, ""
+    if result.status == "ok" and result.cache_hit:
+        score, cache = cache_hit_score(it, cached, result.answer or "", model)
+    elif result.status == "ok" and model:
+        score = it.score(model)
+    return metrics.Outcome(score=score, strong_called=result.supervisor_called,
+                           cost_usd=result.cost_usd, cache=cache)  # fmt: skip
+
+
 async def run_once(
     base: TutelageConfig, opts: BenchOptions, items: list[Item], embedder: CachedEmbedder,
-    cost_weight: float, live: Any = None, label: str = "",
+    cost_weight: float, live: Any = None, label: str = "", protocol: str | None = None,
 ) -> Run:  # fmt: skip
     run_id = uuid.uuid4().hex[:6]
-    cfg = bench_config(base, opts, cost_weight, opts.out_dir / "runs" / run_id)
+    gold = gold_at_serve(items, opts.judge, protocol or opts.protocol)
+    cfg = bench_config(base, opts, cost_weight, opts.out_dir / "runs" / run_id,
+                       blind_rows=not all(gold))  # fmt: skip
     catalog = ConfigCatalog(cfg)
-    run = Run(cost_weight)
+    run = Run(cost_weight, gold_at_serve=gold)
+    asked: dict[str, int] = {}  # query id -> its place in the stream
     async with open_engine(opts.engine, cfg, embedder) as engine:
         services = engine.services
         run.roles = _roles(services)
@@ -129,14 +161,22 @@ async def run_once(
         for i, it in enumerate(items):
             query = QueryInput(
                 text=it.prompt, query_id=f"bench-{run_id}-{i:05d}", draw_key=f"{opts.seed}-{i}",
-                reference=it.reference if opts.judge == "reference" else None,
+                reference=it.reference if gold[i] else None,
                 domain=it.subject if opts.task_labels else None,
             )  # fmt: skip
+            asked[query.query_id] = i
             result: QueryResult = await engine.ask(query)
             model = recorded_model(catalog, result.winner)
-            run.outcomes.append(metrics.Outcome(
-                score=it.score(model) if model and result.status == "ok" else 0.0,
-                strong_called=result.supervisor_called, cost_usd=result.cost_usd))  # fmt: skip
+            at = asked.get(cached_query_id(result) or "")
+            outcome = served_outcome(it, result, model, items[at] if at is not None else None)
+            run.outcomes.append(outcome)
+            if result.status == "ok" and rating_arrives(opts.seed, it.item_id, opts.feedback_rate):
+                flipped = rating_flipped(opts.seed, it.item_id, opts.feedback_noise)
+                rated = await engine.rate(FeedbackRequest(
+                    query_id=query.query_id, tenant=query.tenant, source="bench",
+                    score=user_score(outcome.score, flipped)))  # fmt: skip
+                run.ratings.append((i, user_score(outcome.score, flipped), flipped))
+                run.user_verdicts += len(rated.verdicts)
             run.routes.append(result.route.value)
             run.winners.append(result.winner)
             run.domains.append(result.domain)
@@ -157,13 +197,14 @@ async def run_once(
 def _progress(label: str, done: int, total: int, run: Run) -> Table:
     s = metrics.summarise(run.outcomes)
     t = Table(title=f"tutelage bench {label}", show_header=True)
-    for col in ("queries", "accuracy", "strong calls", "cost $", "routes", "roster"):
+    for col in ("queries", "accuracy", "strong calls", "cost $", "ratings", "routes", "roster"):
         t.add_column(col, overflow="fold")
     routes = {r: run.routes.count(r) for r in sorted(set(run.routes))}
     roster = "; ".join(f"{m} " + ", ".join(f"{d}:{r}" for d, r in list(roles.items())[:6])
                        for m, roles in run.roles.items())  # fmt: skip
     t.add_row(f"{done}/{total}", f"{s.accuracy:.3f}", f"{s.strong_call_share:.1%}",
-              f"{s.cost_usd:.4f}", ", ".join(f"{k}:{v}" for k, v in routes.items()), roster)  # fmt: skip
+              f"{s.cost_usd:.4f}", str(len(run.ratings)),
+              ", ".join(f"{k}:{v}" for k, v in routes.items()), roster)  # fmt: skip
     return t
 
 
@@ -180,7 +221,9 @@ def check_recorded(base: TutelageConfig, items: list[Item], dataset: str) -> Non
 async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) -> dict[str, Any]:
     protocols = ["online", "split"] if opts.protocol == "both" else [opts.protocol]
     # LLMRouter's split protocol orders the stream train rows first: a stream of its own.
-    # RouteLLM's datasets serve both protocols from one stream (split scores its second half).
+    # RouteLLM's datasets serve both protocols from one stream (split scores its second half),
+    # and one run serves both where no query carries gold; with reference judging the split
+    # run differs (its scored rows are served without it), so it is a run of its own.
     streams = {p: stream(opts, p) for p in protocols}
     check_recorded(base, streams[protocols[0]], opts.dataset)
     ordered = {p: streams[p] if opts.dataset == "llmrouter" else streams[protocols[0]]
@@ -195,14 +238,16 @@ async def run_bench(base: TutelageConfig, opts: BenchOptions, console: Console) 
     runs: dict[str, dict[float, Run]] = {}
     with Live(console=console, refresh_per_second=4, transient=True) as live:
         for p in protocols:
-            same = next((q for q in runs if ordered[q] is ordered[p]), None)
+            same = next((q for q in runs if ordered[q] is ordered[p]
+                         and gold_at_serve(ordered[q], opts.judge, q)
+                         == gold_at_serve(ordered[p], opts.judge, p)), None)  # fmt: skip
             if same is not None:
                 runs[p] = runs[same]
                 continue
             runs[p] = {}
             for w in weights:
                 runs[p][w] = await run_once(base, opts, ordered[p], embedder, w, live,
-                                            f"{p} cost_weight={w}")  # fmt: skip
+                                            f"{p} cost_weight={w}", p)  # fmt: skip
     reports = []
     for p in protocols:
         if opts.dataset == "llmrouter":

@@ -51,5 +51,8 @@ async def serve_until(server: uvicorn.Server, stop: asyncio.Event) -> None:
     await task
     stopping.cancel()
     streams_stop.set()
-    await streams
-    await app.state.admissions.close()
+    # Bounded: a stopping gateway's streams end (their runs go on elsewhere).
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(streams, 3)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(app.state.admissions.close(), 2)
