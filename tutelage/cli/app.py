@@ -322,13 +322,24 @@ def bench(
     task_labels: Annotated[
         bool, typer.Option(help="Give the school each item's task as its domain (llmrouter).")
     ] = False,  # fmt: skip
+    feedback_rate: Annotated[
+        float,
+        typer.Option(
+            help="After an item is served, its answer's recorded score arrives as a user "
+            "rating with this probability (0 to 1), before the next item."
+        ),
+    ] = 0.0,  # fmt: skip
+    feedback_noise: Annotated[
+        float, typer.Option(help="The probability that a user rating is flipped (1 - score).")
+    ] = 0.0,  # fmt: skip
     config: ConfigOption = None,
 ) -> None:
     """Replay recorded answers through the school and compare it with fixed routers."""
     from .bench import run_bench_command
 
     run_bench_command(config, dataset, data_dir, subjects, limit, seed, judge, protocol, engine,
-                      report, out_dir, sweep, evolution, task_labels)  # fmt: skip
+                      report, out_dir, sweep, evolution, task_labels, feedback_rate,
+                      feedback_noise)  # fmt: skip
 
 
 @app.command()

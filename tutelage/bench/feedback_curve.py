@@ -1,0 +1,136 @@
+"""The feedback curve: what users' ratings buy, read from `tutelage bench` reports.
+
+`python -m tutelage.bench.feedback_curve REPORT.json ... [--plot PATH]` takes the reports of one
+dataset's (or several datasets') runs at several feedback rates R (and noises P) and prints one
+Markdown table per dataset, rows in order of R: accuracy, cost against the reference system (the
+supervisor alone on GSM8K and MMLU, the best single model on LLMRouter), APGR where the dataset
+has one, the ratings sent and the cache hits. A report judged by reference is an oracle judge
+(gold at serve time): it is listed last, named so, as the upper bound, and drawn as a dashed
+line, never as a point of the curve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, NamedTuple
+
+
+class Point(NamedTuple):
+    dataset: str
+    protocol: str
+    oracle: bool
+    rate: float
+    noise: float
+    accuracy: float
+    cost_ratio: float | None  # against the reference system's cost on the same rows
+    apgr: float | None
+    ratings: int
+    cache_hits: int
+    path: str
+
+
+def _reference(report: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    base = report["baselines"]
+    return ("best single", base["best_single"]) if "best_single" in base else (
+        "supervisor only", base["supervisor_only"])  # fmt: skip
+
+
+def point(report: dict[str, Any], path: str = "") -> Point:
+    """One report's figures. Reports written before R and P existed count as R = 0."""
+    _, ref = _reference(report)
+    head = report["tutelage"]
+    fb = report.get("feedback") or {"rate": 0.0, "noise": 0.0, "ratings": 0}
+    apgr = report.get("apgr")
+    return Point(
+        dataset=report["dataset"], protocol=report["protocol"],
+        oracle=bool(report.get("oracle_bound", report.get("judge") == "reference")),
+        rate=float(fb["rate"]), noise=float(fb["noise"]), accuracy=float(head["accuracy"]),
+        cost_ratio=head["cost_usd"] / ref["cost_usd"] if ref["cost_usd"] else None,
+        apgr=None if apgr is None else float(apgr), ratings=int(fb["ratings"]),
+        cache_hits=int((report.get("cache_hits") or {}).get("count", 0)), path=path,
+    )  # fmt: skip
+
+
+def ordered(points: list[Point]) -> list[Point]:
+    """The curve in order of R (at each R the noiseless run first), the oracle bound last."""
+    return sorted(points, key=lambda p: (p.oracle, p.rate, p.noise))
+
+
+def table(points: list[Point], reference: str) -> str:
+    """A dataset's Markdown table, as the README shows it."""
+    has_apgr = any(p.apgr is not None for p in points)
+    head = ["judge", "R", "P", "accuracy", f"cost vs {reference}"] + (["APGR"] if has_apgr else [])
+    lines = ["| " + " | ".join([*head, "ratings", "cache hits"]) + " |",
+             "|" + " --- |" * (len(head) + 2)]  # fmt: skip
+    for p in ordered(points):
+        judge = "oracle judge (gold at serve time): upper bound" if p.oracle else (
+            "agreement + user ratings" if p.rate > 0 else "agreement")  # fmt: skip
+        cells = [judge, f"{p.rate:g}", f"{p.noise:g}", f"{p.accuracy:.3f}",
+                 "n/a" if p.cost_ratio is None else f"{p.cost_ratio:.0%}"]  # fmt: skip
+        if has_apgr:
+            cells.append("n/a" if p.apgr is None else f"{p.apgr:.3f}")
+        lines.append("| " + " | ".join([*cells, str(p.ratings), str(p.cache_hits)]) + " |")
+    return "\n".join(lines)
+
+
+def plot(groups: dict[str, list[Point]], path: Path) -> Path:
+    """Accuracy and cost against R per dataset; P > 0 as hollow markers; the oracle judge as
+    dashed lines (a bound)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 4.5), squeeze=False)
+    for ax, (name, points) in zip(axes[0], sorted(groups.items()), strict=True):
+        curve = [p for p in ordered(points) if not p.oracle and p.noise == 0]
+        noisy = [p for p in points if not p.oracle and p.noise > 0]
+        cost = ax.twinx()
+        ax.plot([p.rate for p in curve], [p.accuracy for p in curve], marker="o",
+                color="tab:green", label="accuracy (agreement + ratings)")  # fmt: skip
+        cost.plot([p.rate for p in curve], [p.cost_ratio or 0 for p in curve], marker="s",
+                  color="tab:red", label="cost ratio")  # fmt: skip
+        for p in noisy:
+            ax.scatter([p.rate], [p.accuracy], facecolors="none", edgecolors="tab:green", s=80,
+                       label=f"accuracy, P = {p.noise:g}")  # fmt: skip
+            cost.scatter([p.rate], [p.cost_ratio or 0], facecolors="none", edgecolors="tab:red",
+                         s=80, marker="s", label=f"cost ratio, P = {p.noise:g}")  # fmt: skip
+        for p in (p for p in points if p.oracle):
+            ax.axhline(p.accuracy, color="tab:green", ls="--", alpha=0.6,
+                       label="oracle judge (gold at serve time): upper bound")  # fmt: skip
+        ax.set_xlabel("feedback rate R (share of served answers users rate)")
+        ax.set_ylabel("accuracy", color="tab:green")
+        cost.set_ylabel("cost / reference system's cost", color="tab:red")
+        ax.set_title(f"{name}: what users' ratings buy", fontsize=10)
+        lines, names = ax.get_legend_handles_labels()
+        more, more_names = cost.get_legend_handles_labels()
+        ax.legend(lines + more, names + more_names, fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("reports", nargs="+", type=Path)
+    parser.add_argument("--plot", type=Path, help="Also draw the curves into this PNG.")
+    args = parser.parse_args(argv)
+    groups: dict[str, list[Point]] = {}
+    references: dict[str, str] = {}
+    for path in args.reports:
+        report = json.loads(path.read_text())
+        p = point(report, str(path))
+        key = f"{p.dataset} ({p.protocol})"
+        groups.setdefault(key, []).append(p)
+        references[key] = _reference(report)[0]
+    for key, points in sorted(groups.items()):
+        print(f"\n{key}\n\n{table(points, references[key])}")
+    if args.plot:
+        print(f"\nplot: {plot(groups, args.plot)}")
+
+
+if __name__ == "__main__":
+    main()
