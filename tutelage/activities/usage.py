@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 
 class SettleActivities:
-    """On the model calls' queue: any answer worker settles a query in the school's shared
-    counters (Redis), so a gateway that died mid-request loses no charge."""
+    """On the store owner, as a local activity of the QueryWorkflow: a query's settlement in the
+    school's shared counters (Redis), so a gateway that died mid-request loses no charge."""
 
     def __init__(self, config: TutelageConfig) -> None:
         self.config = config

@@ -86,14 +86,11 @@ def build_worker(client: Client, config: TutelageConfig, activities: list[Any]) 
 
 
 def build_calls_worker(client: Client, config: TutelageConfig, calls: Any) -> Worker:
-    """A worker for the model calls' queue (answer, judge, usage settlement): `calls` is a
-    ModelCalls."""
-    from ..activities.usage import SettleActivities
-
+    """A worker for the model calls' queue (answer, judge): `calls` is a ModelCalls."""
     return Worker(
         client,
         task_queue=calls_task_queue(config.temporal.task_queue),
-        activities=calls.all() + SettleActivities(config).all(),
+        activities=calls.all(),
         max_concurrent_activities=MAX_CONCURRENT_CALLS,
         interceptors=INTERCEPTORS,
     )
@@ -136,11 +133,12 @@ def all_activities(services: Any, client: Client | None, query: Any = None) -> l
     from ..activities.feedback import FeedbackActivities
     from ..activities.lifecycle import LifecycleActivities
     from ..activities.query import QueryActivities
-    from ..activities.usage import KeySpendActivities
+    from ..activities.usage import KeySpendActivities, SettleActivities
 
     query = query or QueryActivities(services)
     return (query.all() + LifecycleActivities(services, client, query.answer).all()
-            + KeySpendActivities(services).all() + FeedbackActivities(services).all())  # fmt: skip
+            + KeySpendActivities(services).all() + FeedbackActivities(services).all()
+            + SettleActivities(services.config).all())  # fmt: skip
 
 
 async def ensure_members(client: Client, config: TutelageConfig) -> None:
