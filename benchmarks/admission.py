@@ -127,34 +127,40 @@ class Stack:
                 proc.kill()
 
 
-async def _load(http: httpx.AsyncClient, urls: list[str], key: str, concurrency: int,
-                total: int) -> tuple[list[float], float, int]:  # fmt: skip
-    """`concurrency` clients share `total` requests, each sending its next when one returns."""
-    latencies: list[float] = []
-    errors = 0
+async def _load(http: httpx.AsyncClient, urls: list[str], keys: dict[str, str], concurrency: int,
+                total: int) -> dict[str, tuple[list[float], float, int]]:  # fmt: skip
+    """Both keys at once, in one window, so the machine's state is the same for both: half the
+    clients send with each key (at 1 concurrent, one client alternates), `total` requests in
+    all. Per key: latencies, the window's length, errors (the first one is printed)."""
+    names = list(keys)
+    latencies: dict[str, list[float]] = {k: [] for k in names}
+    errors = dict.fromkeys(names, 0)
     todo = iter(range(total))
 
-    async def client() -> None:
-        nonlocal errors
+    async def client(c: int) -> None:
         for i in todo:
+            key = names[(i if concurrency == 1 else c) % len(names)]
             n = next(_asked)
             body = {"model": "tutelage", "messages": [{"role": "user", "content":
                     f"question {n}: what is {n} plus {n * 7 % 97}?"}]}  # fmt: skip
             started = time.perf_counter()
             try:
                 r = await http.post(urls[i % len(urls)], json=body,
-                                    headers={"authorization": f"Bearer {key}"})  # fmt: skip
-                ok = r.status_code == 200
-            except httpx.HTTPError:
-                ok = False
+                                    headers={"authorization": f"Bearer {keys[key]}"})  # fmt: skip
+                ok, why = r.status_code == 200, f"{r.status_code} {r.text[:200]}"
+            except httpx.HTTPError as exc:
+                ok, why = False, repr(exc)
             if ok:
-                latencies.append(time.perf_counter() - started)
+                latencies[key].append(time.perf_counter() - started)
             else:
-                errors += 1
+                if not sum(errors.values()):
+                    print(f"    first error ({key}): {why}", flush=True)
+                errors[key] += 1
 
     started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(concurrency)))
-    return latencies, time.perf_counter() - started, errors
+    await asyncio.gather(*(client(c) for c in range(concurrency)))
+    wall = time.perf_counter() - started
+    return {k: (latencies[k], wall, errors[k]) for k in names}
 
 
 async def main() -> None:
@@ -178,12 +184,11 @@ async def main() -> None:
             for gateways in (1, 2):
                 stack = Stack(root / f"gw{gateways}", address, gateways)
                 try:
-                    await _load(http, stack.urls, stack.keys["unlimited"], 8, 16)  # warm
+                    await _load(http, stack.urls, stack.keys, 8, 16)  # warm
                     for c in CONCURRENCY:
-                        total = {1: 32, 32: max(64, args.requests // 4)}.get(c, args.requests)
-                        for key in ("unlimited", "limited"):
-                            lat, wall, errors = await _load(http, stack.urls, stack.keys[key],
-                                                            c, total)  # fmt: skip
+                        total = {1: 64, 32: max(128, args.requests // 2)}.get(c, 2 * args.requests)
+                        for key, (lat, wall, errors) in (await _load(
+                                http, stack.urls, stack.keys, c, total)).items():  # fmt: skip
                             figures.append(Figures(gateways, key, c, lat, wall, errors))
                             print(figures[-1].line(), flush=True)
                 finally:

@@ -38,6 +38,9 @@ class Services:
     roster: RosterStore
     exemplars: ExemplarBank
     clusters: dict[str, list[float]] = field(default_factory=dict)
+    # Users' verdicts by query id and member (the ledger's, kept current by the feedback
+    # activity in this process): recall puts them in place of the judge's scores.
+    user_scores: dict[str, dict[str, float]] = field(default_factory=dict)
     _spawned: dict[str, MemberSpec] = field(default_factory=dict)
     _embed_lock: threading.Lock = field(default_factory=threading.Lock)
     _embed_batches: Coalescer[str, np.ndarray] | None = None
@@ -72,6 +75,7 @@ class Services:
             _owner=owner,
         )
         services.refresh()
+        services.user_scores = ledger.user_scores()
         return services
 
     def price(self, member_id: str) -> Price:

@@ -205,3 +205,14 @@ def test_a_few_good_user_verdicts_tip_a_borderline_record_by_their_weight() -> N
     once = with_user_verdicts(liked, weight=1)
     assert plan_promotions([once.model_copy(update={"user_judged": 0})], [_member()], "sup",
                            PromotionSettings()) == []  # fmt: skip
+
+
+def test_users_scores_replace_the_judges_in_the_neighbours_routing_reads() -> None:
+    from tutelage.models.query import Neighbour
+    from tutelage.policy.feedback import with_user_scores
+
+    near = [Neighbour(query_id="q1", similarity=0.9, scores={"sup": 1.0, "stu": 0.0}),
+            Neighbour(query_id="q2", similarity=0.8, scores={"sup": 1.0, "stu": 1.0})]  # fmt: skip
+    rated = with_user_scores(near, {"q1": {"sup": 0.0, "stu": 1.0}, "q9": {"sup": 0.0}})
+    assert rated[0].scores == {"sup": 0.0, "stu": 1.0}  # users found the supervisor wrong
+    assert rated[1] == near[1] and near[0].scores == {"sup": 1.0, "stu": 0.0}  # untouched

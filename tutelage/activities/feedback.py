@@ -44,6 +44,8 @@ class FeedbackActivities:
                           score=req.score, rating=req.rating, comment=req.comment,
                           correction=req.correction, source=req.source)  # fmt: skip
         revision, _ = ledger.write_feedback(row, ctx.domain, verdicts)
+        # Routing reads them from here (recall): the rating replaces the query's earlier ones.
+        self.s.user_scores[req.query_id] = {m: sc for m, sc, _ in verdicts}
         return FeedbackResult(found=True, feedback_id=req.feedback_id, query_id=req.query_id,
                               tenant=ctx.tenant, revision=revision, served=ctx.served,
                               verdicts={m: s for m, s, _ in verdicts},

@@ -16,6 +16,7 @@ from ..models import RecallRequest, RecallResult, RecordRequest, RecordResult
 from ..policy.cache import exact_among, normalize
 from ..policy.distill import exemplar_tenants
 from ..policy.domains import assign_domain
+from ..policy.feedback import with_user_scores
 from ..providers._litellm import litellm
 from ..providers.replay import TOKEN_MODEL
 from ..services import Services
@@ -67,7 +68,9 @@ class QueryActivities:
         s = self.s
         vector = await s.embed_async(q.text or " ")
         school = s.school
-        neighbours = await s.memory.nearest_async(q.tenant, vector.tolist(), school.routing.k)
+        neighbours = with_user_scores(
+            await s.memory.nearest_async(q.tenant, vector.tolist(), school.routing.k),
+            s.user_scores)  # fmt: skip
         domain = assign_domain(q.domain, vector.tolist(), s.clusters)
         newest = max((m.exemplar_version for m in school.members), default=0)
         exemplars = []

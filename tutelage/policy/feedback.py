@@ -26,6 +26,7 @@ import re
 from typing import Any, NamedTuple
 
 from ..models.lifecycle import Exemplar, MemberDomainStats
+from ..models.query import Neighbour
 
 USER_JUDGE = "user"  # the `judge` of a user verdict in the ledger
 # A user verdict counts this many times a judge's (supervisor, agreement or reference) verdict.
@@ -249,3 +250,15 @@ def correction_exemplar(query_id: str, seq: int, tenant: str, domain: str | None
     return Exemplar(exemplar_id=f"{query_id}:correction-{seq}", domain=domain or "*",
                     question=question, answer=correction, source=USER_JUDGE, score=1.0,
                     reasoning="user correction", tenant=tenant)  # fmt: skip
+
+
+def with_user_scores(neighbours: list[Neighbour],
+                     user_scores: dict[str, dict[str, float]]) -> list[Neighbour]:  # fmt: skip
+    """Neighbours whose members' scores users rated, with the users' scores in place of the
+    judge's: what routing estimates a member's quality from near this query, so users'
+    ratings steer the next similar query, not only the next learning cycle."""
+    out = []
+    for n in neighbours:
+        rated = user_scores.get(n.query_id)
+        out.append(n.model_copy(update={"scores": {**n.scores, **rated}}) if rated else n)
+    return out

@@ -322,6 +322,15 @@ class Ledger:
         ).fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
+    def user_scores(self) -> dict[str, dict[str, float]]:
+        """Every query's current user verdicts: member scores by query id."""
+        out: dict[str, dict[str, float]] = {}
+        for qid, member, score in self.rows(
+                "SELECT query_id, member_id, score FROM verdicts WHERE judge = 'user' "
+                "AND score IS NOT NULL"):  # fmt: skip
+            out.setdefault(qid, {})[member] = float(score)
+        return out
+
     def key_spend(self, day: str, month: str) -> tuple[dict[str, float], dict[str, float]]:
         """Each charged key's spend in the UTC day and month: (day, month), by key id."""
         with self._lock:
