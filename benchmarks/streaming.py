@@ -240,3 +240,6 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+    # No interpreter finalisation: the Temporal runtime's native threads can abort it.
+    sys.stdout.flush()
+    os._exit(0)
