@@ -121,7 +121,10 @@ async def test_a_burst_and_killed_processes_leave_every_tenant_served_once(
 
             burst = [_ask(http, bases, key_a, f"acme question {k}: what is {k} times 3?", k)
                      for k in range(BURST)]  # fmt: skip
+            began = time.time()
             results = await asyncio.gather(steady(), chaos(), *burst)
+            # A's rate counts per minute: on a slow machine the burst may span two windows.
+            windows = int(time.time() // 60) - int(began // 60) + 1
         b_results: list[tuple[int, dict[str, Any]]] = results[0]
         a_results: list[tuple[int, dict[str, Any]]] = list(results[2:])
 
@@ -129,9 +132,11 @@ async def test_a_burst_and_killed_processes_leave_every_tenant_served_once(
         assert [s for s, _ in b_results if s != 200] == [], [b for s, b in b_results if s != 200][:3]
         a_codes = [s for s, _ in a_results]
         assert set(a_codes) <= {200, 429}, [b for s, b in a_results if s not in (200, 429)][:3]
-        assert a_codes.count(200) >= 1 and a_codes.count(429) >= BURST - A_RPM
+        assert 1 <= a_codes.count(200) <= A_RPM * windows, (a_codes.count(200), windows)
+        if windows == 1:
+            assert a_codes.count(429) >= BURST - A_RPM
         refused = [b["error"]["code"] for s, b in a_results if s == 429]
-        assert set(refused) == {"rate_limit_exceeded"}
+        assert set(refused) <= {"rate_limit_exceeded"}
 
         # Every run ends (those whose gateway died too), then the ledger is read.
         client = await Client.connect(address, data_converter=pydantic_data_converter)

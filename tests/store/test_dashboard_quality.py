@@ -75,7 +75,8 @@ async def _seed(ledger: Ledger) -> None:
     for q, *_, minute, _ in QUERIES:
         ledger.execute("UPDATE queries SET created_at = ? WHERE query_id = ?",
                        [T0 + timedelta(minutes=minute), q])  # fmt: skip
-    services = SimpleNamespace(ledger=ledger, config=SimpleNamespace(judge=JudgeSettings()))
+    services = SimpleNamespace(ledger=ledger, config=SimpleNamespace(judge=JudgeSettings()),
+                               user_scores={})  # fmt: skip
     rate = FeedbackActivities(cast(Any, services)).record_feedback
     for q, tenant, *_, ratings in QUERIES:
         for i, score in enumerate(ratings):

@@ -94,8 +94,8 @@ class KeyCache:
 
     No request waits on the KeysWorkflow once the keys are loaded: a task in this process reads
     them again every `ttl_s`, so a revocation holds within `ttl_s` plus one Query. A key id not
-    known here (a key created since) waits for one read, at most one a second however many such
-    requests come. If the KeysWorkflow cannot be read, the keys last read keep serving. With
+    known here (a key created since) waits for the next read, at most one a second however many
+    such requests come. If the KeysWorkflow cannot be read, the keys last read keep serving. With
     `ttl_s` 0 every request reads them (no cache).
     """
 
@@ -150,9 +150,15 @@ class KeyCache:
         if self._keeper is None and self.ttl_s > 0:
             self._keeper = asyncio.ensure_future(self._keep_fresh())
         assert self._keys is not None
-        if key_id not in self._keys and time.monotonic() - self._read_at >= self.MISS_REFRESH_S:
-            with contextlib.suppress(APIError):  # unreadable: the key is unknown for now
-                await self._refresh()
+        if key_id not in self._keys:
+            # A key created since the last read: read again, at most once a second however
+            # many unknown ids come (a scanner's wait here costs it time, not us a Query).
+            wait = self.MISS_REFRESH_S - (time.monotonic() - self._read_at)
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if key_id not in self._keys and time.monotonic() - self._read_at >= self.MISS_REFRESH_S:
+                with contextlib.suppress(APIError):  # unreadable: the key is unknown for now
+                    await self._refresh()
         return self._keys.get(key_id)
 
     async def authenticate(self, presented: str,
