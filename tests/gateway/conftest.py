@@ -164,3 +164,11 @@ def served(temporal_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     address = temporal_env.client.service_client.config.target_host
     with serve_school(address, tmp_path_factory.mktemp("gw")) as s:
         yield s
+
+
+@pytest.fixture(scope="module")
+def keyed(temporal_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A school whose gateway takes keys, for one test module."""
+    address = temporal_env.client.service_client.config.target_host
+    with serve_school(address, tmp_path_factory.mktemp("keyed"), auth="keys") as s:
+        yield s

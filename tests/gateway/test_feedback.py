@@ -8,18 +8,10 @@ from typing import Any
 
 import httpx
 import openai
-import pytest
 
-from .conftest import Served, run_cli, serve_school
+from .conftest import Served, run_cli
 
 QUESTION = [{"role": "user", "content": "What is six times seven?"}]
-
-
-@pytest.fixture(scope="module")
-def keyed(temporal_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    address = temporal_env.client.service_client.config.target_host
-    with serve_school(address, tmp_path_factory.mktemp("feedback"), auth="keys") as s:
-        yield s
 
 
 def test_feedback_rates_the_served_member_for_its_tenant_only(keyed: Served) -> None:

@@ -20,13 +20,6 @@ def _keys(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
     return run_cli(served, "keys", *args)
 
 
-@pytest.fixture(scope="module")
-def keyed(temporal_env: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    address = temporal_env.client.service_client.config.target_host
-    with serve_school(address, tmp_path_factory.mktemp("keys"), auth="keys") as s:
-        yield s
-
-
 def test_keys_carry_the_tenant_and_revocation_holds(keyed: Served) -> None:
     made = {}
     for tenant in ("acme", "globex"):

@@ -103,3 +103,15 @@ def test_decisions_are_deterministic() -> None:
     school = _school(shadow_rate=0.5, ta_audit_rate=0.5)
     runs = {route("same-id", None, _near(0.95, 1.0), school).model_dump_json() for _ in range(5)}
     assert len(runs) == 1
+
+
+def test_only_a_member_answering_alone_in_text_streams() -> None:
+    from tutelage.models import Route, RouteDecision
+    from tutelage.models.structured import AnswerShape, ToolSpec
+    from tutelage.policy.routing import streams_alone
+
+    alone = RouteDecision(route=Route.FAMILIAR, answerers=["stu"])
+    several = RouteDecision(route=Route.NOVEL, answerers=["sup", "stu"])
+    assert streams_alone(alone, AnswerShape())
+    assert not streams_alone(several, AnswerShape())
+    assert not streams_alone(alone, AnswerShape(tools=[ToolSpec(name="f")]))

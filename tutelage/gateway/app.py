@@ -29,6 +29,7 @@ from ..policy.answers import answer_usage, failure_hint
 from ..policy.keys import bearer, has_limits, needs_charges
 from ..policy.presets import PRESETS
 from ..policy.savings import saved_usd
+from ..policy.validation import query_size
 from ..providers.catalog import ConfigCatalog
 from . import errors
 from .admission import Admissions
@@ -120,8 +121,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
 
     async def admit(record: ApiKey, q: QueryInput, max_tokens: int | None) -> None:
         """Count the request against its key's limits in the usage counters: a 429 when over."""
-        prompt_chars = len(q.text) + sum(len(m.get("content") or "") for m in q.context)
-        admission = await admissions.admit(record, q.query_id, prompt_chars, max_tokens)
+        admission = await admissions.admit(record, q.query_id, query_size(q), max_tokens)
         if admission.allowed:
             return
         metrics.inc("tutelage_rate_limited_total", tenant=record.tenant, code=admission.code)

@@ -16,6 +16,7 @@ from ..models import (
     RoutingSettings,
     SchoolSnapshot,
 )
+from ..models.structured import AnswerShape
 from .handover import pick_judge
 from .peer import peer_quality
 from .sampling import stable_uniform
@@ -233,3 +234,9 @@ def _shadow(query_id: str, school: SchoolSnapshot, domain: str | None,
     if students and stable_uniform(query_id, "shadow") < school.routing.shadow_rate:
         return [students[int(stable_uniform(query_id, "shadow-pick") * len(students))].id]
     return []
+
+
+def streams_alone(decision: RouteDecision, shape: AnswerShape) -> bool:
+    """Whether the route's answer may stream as it is generated: one member answers alone (it
+    is the answer the client gets) and the answer need not be checked against a shape first."""
+    return len(decision.answerers) == 1 and not shape.structured

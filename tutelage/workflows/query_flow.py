@@ -34,7 +34,7 @@ from ..policy.cycles import due_cycles
 from ..policy.distill import exemplars_for, learns_from_exemplars
 from ..policy.peer import escalation, mark_escalated, pair_checks, panel_agrees, panel_passes
 from ..policy.presets import with_cost_weight
-from ..policy.routing import route
+from ..policy.routing import route, streams_alone
 from ..policy.scoring import (
     answer_checks,
     fits,
@@ -233,7 +233,7 @@ async def _fan_out(
     school = recall.school
     asked = [(m, "answer") for m in decision.answerers] + [(m, "shadow") for m in decision.shadows]
     # A member answering alone is the answer the client gets: it streams, where asked to.
-    stream_to = inp.stream_to if len(decision.answerers) == 1 and not inp.shape.structured else ""
+    stream_to = inp.stream_to if streams_alone(decision, inp.shape) else ""
     requests = []
     for member_id, kind in asked:
         m = school.member(member_id)
