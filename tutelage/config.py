@@ -166,7 +166,7 @@ class GatewayConfig(_Strict):
     key_cache_s: float = Field(2.0, ge=0)
     # Where keys' usage (requests and tokens per minute, spend against budgets) is counted:
     # "memory" in the gateway's process (one gateway: `tutelage up`), or a Redis URL
-    # (redis://host:6379/0) that every gateway of the school shares.
+    # (redis://host:6379/0) that every gateway of the school and its store owner share.
     counters: str = Field("memory", pattern=r"^(memory|rediss?://\S+)$")
     # Who may read /metrics: "admin" (an admin key, as the dashboard) or "open". With
     # `auth = "none"` it is open.
