@@ -54,6 +54,26 @@ def test_a_retry_that_carries_a_row_the_first_try_lacked_writes_only_that_row(
     assert _counts(ledger) == [2, 2, 1]
 
 
+def test_a_retried_query_among_new_ones_rolls_back_the_plain_inserts_and_checks(
+    tmp_path: Path,
+) -> None:
+    """New queries go in as plain INSERTs first; a retried one among them (its key is stored)
+    undoes that whole try, and the checked write credits each once, numbered on from the count
+    the ledger keeps, also after it is opened again."""
+    ledger = Ledger(tmp_path / "l.duckdb")
+    ledger.record_many([(_result("a"), None, "v")])
+    batch = ledger.record_many([(_result("b"), None, "v"), (_result("a"), None, "v")])
+    assert batch == [Recorded(2, 2, 2, False), Recorded(0, 0, 1, True)]
+    assert ledger.record_many([(_result("c"), None, "v")]) == [Recorded(2, 2, 3, False)]
+    assert _counts(ledger) == [6, 6, 3]
+    ledger.close()
+    reopened = Ledger(tmp_path / "l.duckdb")
+    try:
+        assert reopened.record_many([(_result("d"), None, "v")]) == [Recorded(2, 2, 4, False)]
+    finally:
+        reopened.close()
+
+
 def test_rows_with_the_same_key_in_one_result_are_written_once(ledger: Ledger) -> None:
     """INSERT OR IGNORE's rule holds for new queries too, whose rows go in as plain INSERTs."""
     (written,) = ledger.record_many([(_result("a", ("sup", "sup")), None, "v")])

@@ -11,7 +11,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,11 +32,12 @@ from ..policy.validation import query_size
 from ..providers.catalog import ConfigCatalog
 from . import errors
 from .admission import Admissions
-from .body import declared_length, read_body, too_large
+from .body import read_body
 from .dashboard import install_dashboard
 from .errors import APIError
 from .feedback import install_feedback
 from .metrics import Metrics
+from .middleware import GatewayMiddleware
 from .requests import query_input
 from .schema import ChatCompletionRequest
 from .streaming import LiveStream
@@ -137,27 +137,8 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     paths = {"/v1/chat/completions", "/v1/feedback", "/v1/models", "/metrics", "/health/liveness",
              "/health/readiness", "/dashboard", "/dashboard/sign-out"}  # fmt: skip
 
-    @app.middleware("http")
-    async def request_id(request: Request, call_next: Any) -> Response:
-        rid = request.headers.get("x-request-id") or f"req-{uuid.uuid4().hex[:16]}"
-        request.state.request_id = rid
-        size = declared_length(request)
-        if size is not None and size > gw.max_body_bytes:
-            return too_large(size, gw.max_body_bytes).response(rid)
-        response: Response = await call_next(request)
-        response.headers.setdefault("x-request-id", rid)
-        return response
-
-    @app.middleware("http")
-    async def count(request: Request, call_next: Any) -> Response:
-        started = time.perf_counter()
-        response: Response = await call_next(request)
-        # Added last, so outermost: it counts the 413s the request-id middleware answers too.
-        # Unknown paths share one label: a scanner must not grow the metric without bound.
-        path = request.url.path if request.url.path in paths else "other"
-        metrics.inc("tutelage_requests_total", path=path, status=str(response.status_code))
-        metrics.observe(time.perf_counter() - started, path=path)
-        return response
+    app.add_middleware(GatewayMiddleware, metrics=metrics, max_body_bytes=gw.max_body_bytes,
+                       paths=frozenset(paths))  # fmt: skip
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:

@@ -7,6 +7,8 @@ limit, so no request can make the gateway hold more than `limit` bytes of it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi import Request
 
 from .errors import APIError
@@ -18,9 +20,9 @@ def too_large(size: int | None, limit: int) -> APIError:
                     "(gateway.max_body_bytes).", "request_too_large")  # fmt: skip
 
 
-def declared_length(request: Request) -> int | None:
+def declared_length(headers: Mapping[str, str]) -> int | None:
     """The Content-Length the client sent, if any (a malformed one counts as none)."""
-    raw = request.headers.get("content-length")
+    raw = headers.get("content-length")
     try:
         return int(raw) if raw is not None else None
     except ValueError:
@@ -29,7 +31,7 @@ def declared_length(request: Request) -> int | None:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The whole body, at most `limit` bytes; else a 413 APIError."""
-    size = declared_length(request)
+    size = declared_length(request.headers)
     if size is not None and size > limit:
         raise too_large(size, limit)
     parts: list[bytes] = []
