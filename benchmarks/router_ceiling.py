@@ -5,7 +5,9 @@ router every advantage it never has online: the gold label (was the student righ
 item of the first half of the stream, with no exploration or judging cost, and scores the
 second half as RouteLLM does (rank the items by the estimated student quality, send the
 lowest-ranked share to the supervisor, APGR over 21 shares from 0% to 100%). It also scores
-two other label-free signals: prompt length alone, and a logistic blend of both.
+two other label-free signals: prompt length alone, and a logistic blend of both; and agreement
+labels with a share of them replaced by the truth, as users' ratings would (the bound on what
+`--feedback-rate` can buy through the neighbourhood).
 
 If even this ceiling falls short of RouteLLM's best published APGR, no tuning of thresholds or
 cost weights can close the gap: the embedding neighbourhood does not carry the information.
@@ -109,6 +111,17 @@ def main() -> None:
                 f"   kNN, {name:16s} k={k:<5d} T={temperature:<5g} "
                 f"{score(est, strong_ok[test], weak_ok[test])}"
             )
+    # Users' ratings (`--feedback-rate R`): the label-free school's labels are agreement with
+    # the supervisor, except on the share R of rated items, which carry the truth. What the
+    # neighbourhood estimate gains from them at best (every rating arrives before the scored
+    # half, no exploration cost), against agreement alone.
+    rng = np.random.default_rng(args.seed)
+    for rate in (0.02, 0.1, 0.25):
+        rated = rng.random(half) < rate
+        labels = np.where(rated, weak_ok[:half], agree[:half])
+        est = knn_estimates(sims, labels, settings.k, settings.similarity_temperature, settings)
+        print(f"   kNN, agreement + {rate:4.0%} rated   k={settings.k:<5d} "
+              f"{score(est, strong_ok[test], weak_ok[test])}")
     length = np.log([len(it.prompt) for it in items])
     z = (length - length[:half].mean()) / (length[:half].std() or 1.0)
     print(f"   prompt length alone            {score(-z[test], strong_ok[test], weak_ok[test])}")
