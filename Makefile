@@ -54,6 +54,8 @@ bench: $(VENV)/.installed-bench+test+local $(PROXY_VENV)/bin/litellm
 	$(BIN)/python benchmarks/query_path.py
 	$(BIN)/python benchmarks/scale_out.py
 	$(BIN)/python benchmarks/gateway_vs_litellm.py --proxy $(PROXY_VENV)/bin/litellm
+	$(BIN)/python benchmarks/embedder_threads.py
+	$(BIN)/python benchmarks/store_costs.py
 	$(BIN)/python benchmarks/admission.py
 	$(BIN)/python benchmarks/streaming.py --proxy $(PROXY_VENV)/bin/litellm
 	$(BIN)/python benchmarks/start_latency.py
