@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
@@ -11,6 +12,7 @@ from temporalio.worker import Replayer
 from tutelage.client import submit
 from tutelage.models import PeerPanel, QueryInput, QueryResult, Route
 from tutelage.policy.peer import ESCALATED
+from tutelage.policy.sampling import stable_uniform
 from tutelage.workflows.query import QueryWorkflow
 
 
@@ -41,7 +43,12 @@ async def _ask_the_panel(s: Any) -> QueryResult:
     assert seed.route == Route.NOVEL
     s.services.roster.replace_judges({}, {"*": PANEL})
     s.services.refresh()
-    return await _ask(s, "Compute six multiplied by seven.")
+    # The school audits an agreed panel answer on a draw keyed on the query (peer_review.
+    # audit_rate): a key that does not draw one, so what is tested is the panel's own way.
+    rate = s.services.school.peer_review.audit_rate
+    key = next(k for k in (f"panel-{i}" for i in itertools.count())
+               if stable_uniform(k, "peer-audit") >= rate)  # fmt: skip
+    return await _ask(s, "Compute six multiplied by seven.", draw_key=key)
 
 
 async def test_an_agreeing_panel_answers_without_the_supervisor(school: Any) -> None:
