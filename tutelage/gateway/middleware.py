@@ -59,7 +59,9 @@ class GatewayMiddleware:
             return
         try:
             await self.app(scope, receive, send_with_id)
-        except BaseException:
+        except Exception:
+            # Starlette's outermost handler answers it with a 500. A cancelled request (the
+            # client left) answers nothing and is not counted, as before.
             if not counted:
-                count(500)  # Starlette's outermost handler answers it with a 500
+                count(500)
             raise
