@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tutelage.bench.feedback_curve import main, point, table
+from tutelage.bench.feedback_curve import _quality, main, point, table
 
 
 def _report(rate: float, noise: float = 0.0, judge: str = "agreement", acc: float = 0.8,
@@ -32,6 +32,9 @@ def test_rows_follow_r_and_the_oracle_is_the_bound(tmp_path: Path, capsys: Any) 
     del old["feedback"], old["oracle_bound"], old["cache_hits"]
     p = point(old)
     assert p.oracle and p.rate == 0 and p.cache_hits == 0
+    # Drawn by APGR where the report has one (accuracy alone hides the cost), else accuracy.
+    assert _quality(point(_report(0.1))) == 0.6
+    assert _quality(point({**_report(0.1), "apgr": None})) == 0.8
     paths = []
     for i, r in enumerate(reports):
         paths.append(tmp_path / f"r{i}.json")

@@ -75,9 +75,15 @@ def table(points: list[Point], reference: str) -> str:
     return "\n".join(lines)
 
 
+def _quality(p: Point) -> float:
+    """What a point of the curve is drawn by: APGR where the dataset has one (its accuracy
+    alone hides the cost it bought it at), else accuracy."""
+    return p.accuracy if p.apgr is None else p.apgr
+
+
 def plot(groups: dict[str, list[Point]], path: Path) -> Path:
-    """Accuracy and cost against R per dataset; P > 0 as hollow markers; the oracle judge as
-    dashed lines (a bound)."""
+    """APGR (or accuracy, where the dataset has no APGR) and cost against R per dataset; P > 0
+    as hollow markers; the oracle judge's figures as dashed lines (a bound)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -87,26 +93,30 @@ def plot(groups: dict[str, list[Point]], path: Path) -> Path:
     for ax, (name, points) in zip(axes[0], sorted(groups.items()), strict=True):
         curve = [p for p in ordered(points) if not p.oracle and p.noise == 0]
         noisy = [p for p in points if not p.oracle and p.noise > 0]
+        what = "APGR" if any(p.apgr is not None for p in points) else "accuracy"
         cost = ax.twinx()
-        ax.plot([p.rate for p in curve], [p.accuracy for p in curve], marker="o",
-                color="tab:green", label="accuracy (agreement + ratings)")  # fmt: skip
+        ax.plot([p.rate for p in curve], [_quality(p) for p in curve], marker="o",
+                color="tab:green", label=f"{what} (agreement + ratings)")  # fmt: skip
         cost.plot([p.rate for p in curve], [p.cost_ratio or 0 for p in curve], marker="s",
                   color="tab:red", label="cost ratio")  # fmt: skip
         for p in noisy:
-            ax.scatter([p.rate], [p.accuracy], facecolors="none", edgecolors="tab:green", s=80,
-                       label=f"accuracy, P = {p.noise:g}")  # fmt: skip
+            ax.scatter([p.rate], [_quality(p)], facecolors="none", edgecolors="tab:green", s=80,
+                       label=f"{what}, P = {p.noise:g}")  # fmt: skip
             cost.scatter([p.rate], [p.cost_ratio or 0], facecolors="none", edgecolors="tab:red",
                          s=80, marker="s", label=f"cost ratio, P = {p.noise:g}")  # fmt: skip
         for p in (p for p in points if p.oracle):
-            ax.axhline(p.accuracy, color="tab:green", ls="--", alpha=0.6,
-                       label="oracle judge (gold at serve time): upper bound")  # fmt: skip
+            ax.axhline(_quality(p), color="tab:green", ls="--", alpha=0.6,
+                       label=f"{what}, oracle judge (gold at serve time): upper bound")  # fmt: skip
+            if p.cost_ratio is not None:
+                cost.axhline(p.cost_ratio, color="tab:red", ls="--", alpha=0.6,
+                             label="cost ratio, oracle judge")  # fmt: skip
         ax.set_xlabel("feedback rate R (share of served answers users rate)")
-        ax.set_ylabel("accuracy", color="tab:green")
+        ax.set_ylabel(what, color="tab:green")
         cost.set_ylabel("cost / reference system's cost", color="tab:red")
         ax.set_title(f"{name}: what users' ratings buy", fontsize=10)
         lines, names = ax.get_legend_handles_labels()
         more, more_names = cost.get_legend_handles_labels()
-        ax.legend(lines + more, names + more_names, fontsize=7, loc="lower right")
+        ax.legend(lines + more, names + more_names, fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
