@@ -27,7 +27,7 @@ def test_rows_follow_r_and_the_oracle_is_the_bound(tmp_path: Path, capsys: Any) 
     assert [r.split(" | ")[1:3] for r in rows[2:]] == [["0", "0"], ["0.02", "0"], ["0.1", "0"],
                                                         ["0.1", "0.1"], ["0", "0"]]  # fmt: skip
     assert rows[-1].startswith("| oracle judge (gold at serve time): upper bound | 0 | 0 | 0.900")
-    assert "| 50% |" in rows[2] and rows[2].endswith("| 0 | 2 |")
+    assert "| 50% |" in rows[2] and rows[2].endswith("| 0 | 2 | 0 |")
     old = _report(0.0, judge="reference")
     del old["feedback"], old["oracle_bound"], old["cache_hits"]
     p = point(old)
@@ -42,3 +42,24 @@ def test_rows_follow_r_and_the_oracle_is_the_bound(tmp_path: Path, capsys: Any) 
     main([*map(str, paths), "--plot", str(tmp_path / "curve.png")])
     out = capsys.readouterr().out
     assert "gsm8k (online)" in out and "upper bound" in out and (tmp_path / "curve.png").exists()
+
+
+def test_the_nine_models_table_shows_the_last_fifth_and_promotions_to_teacher() -> None:
+    report = {"dataset": "llmrouter", "protocol": "online", "judge": "agreement",
+              "tutelage": {"accuracy": 0.58, "cost_usd": 0.12},
+              "baselines": {"best_single": {"accuracy": 0.59, "cost_usd": 0.10}},
+              "feedback": {"rate": 0.1, "noise": 0.0, "ratings": 465},
+              "targets": {"feedback": {"last_fifth": {
+                  "accuracy": 0.57, "best_single_accuracy": 0.61,
+                  "cost_ratio_to_best_single": 0.9}},
+                  "teacher_promotions": {"count": 3, "within_tolerance": 1}}}  # fmt: skip
+    rows = table([point(report)], "best single").splitlines()
+    assert "| last fifth: accuracy at cost (best single's accuracy) |" in rows[0]
+    assert "APGR" not in rows[0]
+    assert rows[2] == ("| agreement + user ratings | 0.1 | 0 | 0.580 | 120% | 0.570 at 90% (0.610) "
+                       "| 465 | 0 | 3 (1 within 0.02) |")  # fmt: skip
+    # A RouteLLM report counts its promotions to teacher from its role changes (none checked).
+    gsm = {**_report(0.0), "role_changes": [{"to": "teacher"}, {"to": "ta"}, {"to": "teacher"}]}
+    assert point(gsm).teachers == 2 and point(gsm).teachers_within is None
+    assert table([point(gsm)], "supervisor only").splitlines()[2].endswith("| 0 | 2 | 2 |")
+

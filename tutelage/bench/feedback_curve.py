@@ -29,6 +29,11 @@ class Point(NamedTuple):
     ratings: int
     cache_hits: int
     path: str
+    # The last fifth of the stream (LLMRouter's reports): accuracy, cost against the best single
+    # model's on the same rows, and that model's accuracy there.
+    last_fifth: tuple[float, float | None, float] | None = None
+    teachers: int = 0  # promotions to teacher in the run
+    teachers_within: int | None = None  # of them, within 0.02 of the supervisor (where checked)
 
 
 def _reference(report: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -43,6 +48,11 @@ def point(report: dict[str, Any], path: str = "") -> Point:
     head = report["tutelage"]
     fb = report.get("feedback") or {"rate": 0.0, "noise": 0.0, "ratings": 0}
     apgr = report.get("apgr")
+    targets = report.get("targets") or {}
+    fifth = (targets.get("feedback") or {}).get("last_fifth")
+    checked = targets.get("teacher_promotions")
+    teachers = checked["count"] if checked else sum(
+        1 for c in report.get("role_changes", []) if c.get("to") == "teacher")  # fmt: skip
     return Point(
         dataset=report["dataset"], protocol=report["protocol"],
         oracle=bool(report.get("oracle_bound", report.get("judge") == "reference")),
@@ -50,6 +60,10 @@ def point(report: dict[str, Any], path: str = "") -> Point:
         cost_ratio=head["cost_usd"] / ref["cost_usd"] if ref["cost_usd"] else None,
         apgr=None if apgr is None else float(apgr), ratings=int(fb["ratings"]),
         cache_hits=int((report.get("cache_hits") or {}).get("count", 0)), path=path,
+        last_fifth=None if fifth is None else (
+            fifth["accuracy"], fifth["cost_ratio_to_best_single"], fifth["best_single_accuracy"]),
+        teachers=int(teachers),
+        teachers_within=None if checked is None else int(checked["within_tolerance"]),
     )  # fmt: skip
 
 
@@ -58,12 +72,19 @@ def ordered(points: list[Point]) -> list[Point]:
     return sorted(points, key=lambda p: (p.oracle, p.rate, p.noise))
 
 
+def _fifth(accuracy: float, cost_ratio: float | None, best: float) -> str:
+    cost = "n/a" if cost_ratio is None else f"{cost_ratio:.0%}"
+    return f"{accuracy:.3f} at {cost} ({best:.3f})"
+
+
 def table(points: list[Point], reference: str) -> str:
     """A dataset's Markdown table, as the README shows it."""
     has_apgr = any(p.apgr is not None for p in points)
+    has_fifth = any(p.last_fifth is not None for p in points)
     head = ["judge", "R", "P", "accuracy", f"cost vs {reference}"] + (["APGR"] if has_apgr else [])
-    lines = ["| " + " | ".join([*head, "ratings", "cache hits"]) + " |",
-             "|" + " --- |" * (len(head) + 2)]  # fmt: skip
+    head += ["last fifth: accuracy at cost (best single's accuracy)"] if has_fifth else []
+    head += ["ratings", "cache hits", "promotions to teacher"]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for p in ordered(points):
         judge = "oracle judge (gold at serve time): upper bound" if p.oracle else (
             "agreement + user ratings" if p.rate > 0 else "agreement")  # fmt: skip
@@ -71,7 +92,12 @@ def table(points: list[Point], reference: str) -> str:
                  "n/a" if p.cost_ratio is None else f"{p.cost_ratio:.0%}"]  # fmt: skip
         if has_apgr:
             cells.append("n/a" if p.apgr is None else f"{p.apgr:.3f}")
-        lines.append("| " + " | ".join([*cells, str(p.ratings), str(p.cache_hits)]) + " |")
+        if has_fifth:
+            cells.append("n/a" if p.last_fifth is None else _fifth(*p.last_fifth))
+        teachers = str(p.teachers) + ("" if p.teachers_within is None or not p.teachers
+                                      else f" ({p.teachers_within} within 0.02)")  # fmt: skip
+        cells += [str(p.ratings), str(p.cache_hits), teachers]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
