@@ -60,6 +60,10 @@ def test_a_score_or_a_rating_with_the_completion_id_or_the_bare_query_id() -> No
     ({"completion_id": "q", "score": True}, "score", "invalid_value"),
     ({"completion_id": "q", "score": "0.5"}, "score", "invalid_value"),
     ({"completion_id": "q", "rating": "meh"}, "rating", "invalid_value"),
+    # Values JSON can carry that are not a rating or a number in range: a 400, never a 500.
+    ({"completion_id": "q", "rating": ["up"]}, "rating", "invalid_value"),
+    ({"completion_id": "q", "rating": {"up": 1}}, "rating", "invalid_value"),
+    ({"completion_id": "q", "score": 10**400}, "score", "invalid_value"),
     ({"completion_id": "q", "score": 1, "comment": "x" * 2001}, "comment",
      "string_above_max_length"),
     ({"completion_id": "q", "score": 1, "correction": "x" * 20001}, "correction",

@@ -8,7 +8,6 @@ the client leaves or the request's deadline passes, and is recorded as every que
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +31,7 @@ from ..policy.validation import query_size
 from ..providers.catalog import ConfigCatalog
 from . import errors
 from .admission import Admissions
-from .body import read_body
+from .body import json_object, read_body
 from .dashboard import install_dashboard
 from .errors import APIError
 from .feedback import install_feedback
@@ -241,14 +240,7 @@ def create_app(config: TutelageConfig, temporal: TemporalSource) -> FastAPI:
     async def chat_completions(request: Request) -> Response:
         rid = request.state.request_id
         record = await caller(request)  # a key first, as OpenAI's API checks it
-        raw = await read_body(request, gw.max_body_bytes)
-        try:
-            payload = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise APIError(400, f"We could not parse the JSON body of your request: {exc}",
-                           "invalid_json") from None  # fmt: skip
-        if not isinstance(payload, dict):
-            raise APIError(400, "The request body must be a JSON object.", "invalid_request_body")
+        payload = json_object(await read_body(request, gw.max_body_bytes))
         try:
             req = ChatCompletionRequest.model_validate(payload)
         except ValidationError as exc:

@@ -7,7 +7,9 @@ limit, so no request can make the gateway hold more than `limit` bytes of it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from typing import Any
 
 from fastapi import Request
 
@@ -42,3 +44,20 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise too_large(None, limit)
         parts.append(part)
     return b"".join(parts)
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object; else a 400 APIError naming what is wrong. Every way a body
+    that fits the limit can fail to parse is the client's error, never a 500: bad JSON or
+    UTF-8, an integer past Python's 4,300 digits (ValueError), nesting past the recursion
+    limit (RecursionError)."""
+    try:
+        payload = json.loads(raw)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
+        what = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise APIError(400, f"We could not parse the JSON body of your request: {what}",
+                       "invalid_json") from None  # fmt: skip
+    if not isinstance(payload, dict):
+        raise APIError(400, "The request body must be a JSON object.", "invalid_request_body")
+    return payload
+

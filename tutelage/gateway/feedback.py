@@ -11,9 +11,7 @@ another tenant and an unknown one get the same 404.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -25,7 +23,7 @@ from ..models.feedback import FeedbackRequest, FeedbackResult
 from ..policy.feedback import COMPLETION_PREFIX, FeedbackProblem, parse_feedback, plausible_query_id
 from ..policy.keys import bearer
 from ..workflows.feedback import feedback_workflow_id
-from .body import read_body
+from .body import json_object, read_body
 from .errors import APIError
 from .temporal import RETRY_SOON, KeyCache, TemporalSource
 
@@ -85,14 +83,8 @@ def install_feedback(app: FastAPI, config: TutelageConfig, temporal: TemporalSou
     async def feedback(request: Request) -> JSONResponse:
         rid = request.state.request_id
         tenant = await tenant_of(request)  # a key first, as the chat completions check it
-        raw = await read_body(request, min(FEEDBACK_BODY_LIMIT, gw.max_body_bytes))
-        try:
-            payload: Any = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise APIError(400, f"We could not parse the JSON body of your request: {exc}",
-                           "invalid_json") from None  # fmt: skip
-        if not isinstance(payload, dict):
-            raise APIError(400, "The request body must be a JSON object.", "invalid_request_body")
+        limit = min(FEEDBACK_BODY_LIMIT, gw.max_body_bytes)
+        payload = json_object(await read_body(request, limit))
         try:
             parsed = parse_feedback(payload)
         except FeedbackProblem as p:

@@ -103,7 +103,7 @@ def parse_feedback(payload: dict[str, Any]) -> ParsedFeedback:
     if score is not None and rating is not None:
         raise FeedbackProblem("rating", "Give 'score' or 'rating', not both.")
     if rating is not None:
-        if rating not in RATINGS:
+        if not isinstance(rating, str) or rating not in RATINGS:
             raise FeedbackProblem("rating", f"Invalid value for 'rating': {rating!r}; expected "
                                   "'up' or 'down'.")  # fmt: skip
         value = RATINGS[rating]
@@ -111,7 +111,10 @@ def parse_feedback(payload: dict[str, Any]) -> ParsedFeedback:
         if isinstance(score, bool) or not isinstance(score, int | float):
             raise FeedbackProblem("score", "Invalid value for 'score': expected a number from 0 "
                                   "to 1.")  # fmt: skip
-        value = float(score)
+        try:
+            value = float(score)
+        except OverflowError:  # an integer too large for a float: out of range all the same
+            value = math.inf
         if not math.isfinite(value) or not 0.0 <= value <= 1.0:
             raise FeedbackProblem("score", f"Invalid value for 'score': {score}; expected a "
                                   "number from 0 to 1.")  # fmt: skip
