@@ -146,6 +146,35 @@ def test_a_student_is_retired_from_a_domain_it_cannot_earn_and_keeps_the_others(
     assert {(p.member_id, p.domain) for p in plan} == {("a", "math"), ("a", "code")}
 
 
+def test_users_who_find_a_student_better_than_the_supervisor_keep_it_in_the_domain() -> None:
+    """Agreement judging puts the student far behind (it differs from a supervisor that users
+    find wrong); users rated 12 queries both answered: the student right on all, the
+    supervisor on 4 (the record of test_feedback's student that earns its domain)."""
+    from tutelage.policy.evolution import plan_domain_prunes
+
+    roster = [_state("sup", Role.TEACHER), _state("a")]
+
+    def retired(record: MemberDomainStats, settings: EvolutionSettingsModel = S) -> list[str]:
+        inputs = _inputs([record], roster)
+        return [p.member_id for p in plan_domain_prunes(inputs, settings)]  # type: ignore[arg-type]
+
+    judged = _record("a", "math", 100, 0.40, -0.6)
+    assert retired(judged) == ["a"]
+    diffs = [1.0] * 8 + [0.0] * 4
+    rated = judged.model_copy(update={
+        "user_judged": 12, "user_wins": 12, "user_score_sum": 12.0, "user_paired": 12,
+        "user_paired_diff_sum": sum(diffs), "user_paired_diff_sq": sum(d * d for d in diffs),
+        "sup_user_judged": 12, "sup_user_score_sum": 4.0})  # fmt: skip
+    assert retired(rated) == []
+    # Users who rate it as the judge does do not save it.
+    panned = rated.model_copy(update={"user_wins": 2, "user_score_sum": 2.0,
+                                      "user_paired_diff_sum": -8.0,
+                                      "user_paired_diff_sq": 8.0})  # fmt: skip
+    assert retired(panned) == ["a"]
+    # Its chance is counted in the judge's verdicts: 12 ratings (36 weighted) do not use it up.
+    assert retired(rated, S.model_copy(update={"prune_after_judged": 120})) == []
+
+
 def test_a_member_that_may_still_review_its_domain_is_kept() -> None:
     from tutelage.models.lifecycle import PairStats
     from tutelage.policy.evolution import plan_domain_prunes

@@ -180,8 +180,10 @@ def test_a_ta_users_rate_down_loses_the_domain_though_it_agrees_with_the_supervi
 def test_where_users_find_the_supervisor_wrong_a_student_earns_the_domain() -> None:
     """Agreement judging scores the student wrong wherever it differs from the supervisor;
     users rated 12 queries both answered: the student right on 10, the supervisor on 2."""
+    # Its recent judged answers as its record: agreeing on 8 of the last 20 (0.40).
     judged = _stats(judged=100, wins=40, score_sum=40.0, paired=100, paired_diff_sum=-60.0,
-                    paired_diff_sq=60.0, sup_judged=100, sup_score_sum=100.0)  # fmt: skip
+                    paired_diff_sq=60.0, sup_judged=100, sup_score_sum=100.0,
+                    recent_scores=[1.0] * 8 + [0.0] * 12)  # fmt: skip
     assert plan_promotions([judged], [_member()], "sup", RELATIVE) == []
     diffs = [1.0] * 8 + [0.0] * 4  # it was right and the supervisor wrong on 8; both on 4
     rated = judged.model_copy(update={
@@ -194,6 +196,16 @@ def test_where_users_find_the_supervisor_wrong_a_student_earns_the_domain() -> N
     # Counted once each (no weight), 12 user verdicts are short of the step's 30.
     alone = users_alone(rated, weight=1)
     assert alone is not None and alone.judged == 12 < RELATIVE.student_to_ta.min_judged
+    # As a TA there, the judge's recent scores (0.40, below the supervisor's 1.00) would demote
+    # it; the users vouch for its rung, so it keeps the domain.
+    ta = _member(logic=Role.TA)
+    assert [p.action for p in plan_promotions([judged], [ta], "sup", RELATIVE)] == [Action.DEMOTE]
+    assert plan_promotions([rated], [ta], "sup", RELATIVE) == []
+    # Too few user verdicts to clear the rung alone do not vouch: the judge's figures stand.
+    few = rated.model_copy(update={"user_judged": 3, "user_wins": 3, "user_score_sum": 3.0,
+                                   "user_paired": 3, "user_paired_diff_sum": 2.0,
+                                   "user_paired_diff_sq": 2.0})  # fmt: skip
+    assert [p.action for p in plan_promotions([few], [ta], "sup", RELATIVE)] == [Action.DEMOTE]
 
 
 def test_a_few_good_user_verdicts_tip_a_borderline_record_by_their_weight() -> None:

@@ -62,7 +62,7 @@ from ..policy.distill import (
     visible_to,
 )
 from ..policy.domains import best_kmeans, cluster_count, name_clusters
-from ..policy.feedback import USER_JUDGE, correction_exemplar, with_user_verdicts
+from ..policy.feedback import USER_JUDGE, correction_exemplar
 from ..providers.pricing import member_price
 from ..services import Services
 from ..store import stats
@@ -168,14 +168,14 @@ class LifecycleActivities:
         r = self.s.school.routing
         return EvolutionInputs(
             domains=await asyncio.to_thread(stats.domain_stats, ledger, self._window(req.window)),
-            # Retirement weighs users' verdicts as promotion does (policy/feedback.py).
-            members=[with_user_verdicts(m) for m in await asyncio.to_thread(
+            # Users' verdicts ride along; the policy weighs them (policy/evolution.py).
+            members=await asyncio.to_thread(
                 stats.member_domain_stats,
                 ledger,
                 cfg.supervisor,
                 r.win_margin,
                 self._window(req.window),
-            )],  # fmt: skip
+            ),
             roster=await asyncio.to_thread(self.roster_states),
             candidates=cfg.candidate_specs(),
             threshold_rows=await asyncio.to_thread(

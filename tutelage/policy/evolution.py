@@ -17,8 +17,10 @@ from ..models.lifecycle import (
     PairStats,
     PlannedTransition,
     SpawnPlan,
+    Step,
 )
 from ..models.roster import ALL_DOMAINS, Role
+from .feedback import USER_DEMOTE_MIN, users_alone, with_user_verdicts
 from .peer import pair_cost
 from .promotion import relative_bounds, wilson_lower
 
@@ -115,8 +117,8 @@ def plan_prunes(
     (a TA or teacher saves supervisor calls there, so it pays for itself).
     """
     by_member: dict[str, list[MemberDomainStats]] = {}
-    for st in stats:
-        by_member.setdefault(st.member_id, []).append(st)
+    for st in stats:  # users' verdicts weigh as in promotion (policy/feedback.py)
+        by_member.setdefault(st.member_id, []).append(with_user_verdicts(st))
     planned = []
     for state in sorted(roster, key=lambda m: m.spec.id):
         mid = state.spec.id
@@ -167,7 +169,8 @@ def plan_domain_prunes(inputs: EvolutionInputs, s: EvolutionSettingsModel) -> li
                  if may_review(p, inputs.costs, inputs.peer_review, z)}  # fmt: skip
     reviewers |= {(d, m) for d, panel in inputs.peers.items() for m in panel.members}
     planned = []
-    for st in sorted(inputs.members, key=lambda r: (r.member_id, r.domain)):
+    for raw in sorted(inputs.members, key=lambda r: (r.member_id, r.domain)):
+        st = with_user_verdicts(raw)  # users' verdicts weigh as in promotion
         state = states.get(st.member_id)
         if (state is None or st.member_id == inputs.supervisor or st.domain == ALL_DOMAINS
                 or state.role_in(st.domain) not in bars or st.judged < s.prune_min_judged
@@ -177,24 +180,18 @@ def plan_domain_prunes(inputs: EvolutionInputs, s: EvolutionSettingsModel) -> li
         # A member spawned for this domain has no other: it is retired outright, which frees
         # the domain's place for the next candidate.
         where = ALL_DOMAINS if state.spec.spawned_for == st.domain else st.domain
-        if s.prune_after_judged and st.judged >= s.prune_after_judged:
+        # Its chance is counted in the judge's verdicts: users' ratings do not use it up.
+        if s.prune_after_judged and raw.judged >= s.prune_after_judged:
             planned.append(PlannedTransition(
                 member_id=st.member_id, domain=where, action=Action.RETIRE,
-                reason=(f"{st.judged} judged in {st.domain} without earning it (the chance "
+                reason=(f"{raw.judged} judged in {st.domain} without earning it (the chance "
                         f"is {s.prune_after_judged}); spent ${st.cost_usd:.4f} there"),
             ))  # fmt: skip
             continue
-        score_up = 1.0 - wilson_lower(st.judged - st.score_sum, st.judged, z)
-        bounds = relative_bounds(st, z)
-        if bar.max_deficit is not None and bounds is None:
-            continue  # never judged beside the supervisor: no telling how far behind it is
-        absolute_out = bar.min_score is None or score_up < bar.min_score
-        relative_out = bar.max_deficit is None or (bounds is not None
-                                                   and bounds[1] < -bar.max_deficit)  # fmt: skip
-        if absolute_out and relative_out:
-            why = f"score upper bound {score_up:.2f}"
-            if bounds is not None:
-                why += f", difference with the supervisor upper bound {bounds[1]:+.3f}"
+        why = _out_of_reach(st, bar, z)
+        # Users who rated it often enough to judge it alone and still see it in reach keep it.
+        alone = users_alone(raw) if raw.user_judged >= USER_DEMOTE_MIN else None
+        if why is not None and (alone is None or _out_of_reach(alone, bar, z) is not None):
             rung = "TA" if bar is inputs.promotion.student_to_ta else "student"
             planned.append(PlannedTransition(
                 member_id=st.member_id, domain=where, action=Action.RETIRE,
@@ -202,3 +199,22 @@ def plan_domain_prunes(inputs: EvolutionInputs, s: EvolutionSettingsModel) -> li
                         f"{rung} bar; spent ${st.cost_usd:.4f} there"),
             ))  # fmt: skip
     return planned
+
+
+def _out_of_reach(st: MemberDomainStats, bar: Step, z: float) -> str | None:
+    """Why the record cannot clear `bar` (the upper confidence bounds of its score and of its
+    difference with the supervisor are both below it; a bar the step does not set counts as
+    out of reach), or None where it may."""
+    score_up = 1.0 - wilson_lower(st.judged - st.score_sum, st.judged, z)
+    bounds = relative_bounds(st, z)
+    if bar.max_deficit is not None and bounds is None:
+        return None  # never judged beside the supervisor: no telling how far behind it is
+    absolute_out = bar.min_score is None or score_up < bar.min_score
+    relative_out = bar.max_deficit is None or (bounds is not None
+                                               and bounds[1] < -bar.max_deficit)  # fmt: skip
+    if not (absolute_out and relative_out):
+        return None
+    why = f"score upper bound {score_up:.2f}"
+    if bounds is not None:
+        why += f", difference with the supervisor upper bound {bounds[1]:+.3f}"
+    return why

@@ -9,7 +9,9 @@ supervisor is weak, or better than it, earns the domain.
 
 Users' verdicts weigh in (policy/feedback.py): each counts `USER_WEIGHT` times a judge's in the
 record a rung is cleared on; a rung may also be cleared on user verdicts alone; and a member
-users rate down in a domain is demoted there (and not promoted), whatever the judge says.
+users rate down in a domain is demoted there (and not promoted), whatever the judge says;
+one whose user verdicts alone clear its rung is neither demoted nor held back by the judge's
+recent scores (`_vouched`).
 """
 
 from __future__ import annotations
@@ -107,6 +109,15 @@ def _falling(s: MemberDomainStats, settings: PromotionSettings) -> str | None:
     return None
 
 
+def _vouched(s: MemberDomainStats, step: Step | None, z: float) -> bool:
+    """Whether the member's user verdicts alone clear `step`: users, the strongest evidence,
+    vouch for the role, so the judge's recent scores (agreement with a supervisor users find
+    wrong there) neither demote it nor block its promotion. Users' own verdicts still can
+    (`rated_down`)."""
+    alone = users_alone(s)
+    return alone is not None and step is not None and _clears(alone, step, z)[0]
+
+
 def plan_promotions(
     stats: list[MemberDomainStats],
     roster: list[MemberState],
@@ -128,15 +139,19 @@ def plan_promotions(
         z = settings.confidence_z
         step = {Role.PROBATION: settings.probation_to_student, Role.STUDENT: settings.student_to_ta,
                 Role.TA: settings.ta_to_teacher}.get(role)  # fmt: skip
-        falling = _falling(s, settings) or rated_down(s)
+        judge_falling, down = _falling(s, settings), rated_down(s)
         if step is not None:
             ok, figures = _clears_with_users(s, step, z)
             # A member its recent answers would demote is not promoted: the role would not last.
+            falling = down or (None if _vouched(s, step, z) else judge_falling)
             if ok and falling is None:
                 action = Action.ACTIVATE if role == Role.PROBATION else Action.PROMOTE
                 planned.append(PlannedTransition(member_id=s.member_id, domain=s.domain,
                                                  action=action, reason=figures))  # fmt: skip
                 continue
+        # The rung that brought a TA or teacher where it is: users who vouch for it keep it.
+        held = {Role.TA: settings.student_to_ta, Role.TEACHER: settings.ta_to_teacher}.get(role)
+        falling = down or (None if _vouched(s, held, z) else judge_falling)
         if role in (Role.TA, Role.TEACHER) and falling is not None:
             planned.append(PlannedTransition(member_id=s.member_id, domain=s.domain,
                                              action=Action.DEMOTE, reason=falling))  # fmt: skip
