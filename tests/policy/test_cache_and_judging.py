@@ -31,6 +31,10 @@ def test_cache_needs_threshold_version_and_polarity() -> None:
     far = hit.model_copy(update={"similarity": 0.9})
     assert pick_cache_hit("Is X safe", None, [far], s, "v1") is None
     assert pick_cache_hit("Is X safe", far, [], s, "v1") == far  # exact match
+    # An answer users rated down is never served from cache, exact match or not.
+    down = hit.model_copy(update={"rated_down": True})
+    assert pick_cache_hit("Is X safe", None, [down], s, "v1") is None
+    assert pick_cache_hit("Is X safe", down, [down], s, "v1") is None
 
 
 def test_exact_hit_is_found_among_the_neighbours() -> None:

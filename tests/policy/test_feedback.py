@@ -232,3 +232,9 @@ def test_users_scores_replace_the_judges_in_the_neighbours_routing_reads() -> No
     rated = with_user_scores(near, {"q1": {"sup": 0.0, "stu": 1.0}, "q9": {"sup": 0.0}})
     assert rated[0].scores == {"sup": 0.0, "stu": 1.0}  # users found the supervisor wrong
     assert rated[1] == near[1] and near[0].scores == {"sup": 1.0, "stu": 0.0}  # untouched
+    # Rated down where the served member (the winner) was rated below 0.5; not otherwise.
+    served = [n.model_copy(update={"winner": w}) for n, w in zip(near, ("sup", "stu"),
+                                                                 strict=True)]  # fmt: skip
+    marked = with_user_scores(served, {"q1": {"sup": 0.0, "stu": 1.0}, "q2": {"stu": 0.5}})
+    assert [n.rated_down for n in marked] == [True, False]
+    assert not with_user_scores(near, {"q1": {"sup": 0.0}})[0].rated_down  # no winner known

@@ -72,6 +72,8 @@ class Neighbour(BaseModel):
     final_answer: str | None = None
     winner: str | None = None
     config_version: str = ""
+    # Users rated the answer served for it down (below 0.5): never served again from cache.
+    rated_down: bool = False
 
 
 class SchoolSnapshot(BaseModel):

@@ -59,10 +59,12 @@ def pick_cache_hit(
     settings: RoutingSettings,
     config_version: str,
 ) -> Neighbour | None:
-    """The past answer to reuse, or None. Only answers made under the same config count."""
+    """The past answer to reuse, or None. Only answers made under the same config count, and
+    none that users rated down."""
 
-    def usable(n: Neighbour) -> bool:
-        return n.final_answer is not None and n.config_version == config_version
+    def usable(n: Neighbour) -> bool:  # users' down rating outweighs any similarity
+        return (n.final_answer is not None and n.config_version == config_version
+                and not n.rated_down)  # fmt: skip
 
     if exact_match is not None and usable(exact_match):
         return exact_match

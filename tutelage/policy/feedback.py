@@ -259,9 +259,16 @@ def with_user_scores(neighbours: list[Neighbour],
                      user_scores: dict[str, dict[str, float]]) -> list[Neighbour]:  # fmt: skip
     """Neighbours whose members' scores users rated, with the users' scores in place of the
     judge's: what routing estimates a member's quality from near this query, so users'
-    ratings steer the next similar query, not only the next learning cycle."""
+    ratings steer the next similar query, not only the next learning cycle. A neighbour whose
+    served answer users rated down is marked so: the cache never serves it again."""
     out = []
     for n in neighbours:
         rated = user_scores.get(n.query_id)
-        out.append(n.model_copy(update={"scores": {**n.scores, **rated}}) if rated else n)
+        if not rated:
+            out.append(n)
+            continue
+        served = rated.get(n.winner) if n.winner is not None else None
+        out.append(n.model_copy(update={
+            "scores": {**n.scores, **rated},
+            "rated_down": served is not None and served < USER_DEMOTE_BELOW}))  # fmt: skip
     return out
