@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tutelage.policy.bench_feedback import rating_arrives, rating_flipped, user_score
+from tutelage.policy.bench_feedback import ratable, rating_arrives, rating_flipped, user_score
 
 ITEMS = [f"gsm8k-{i}" for i in range(4000)]
 
@@ -36,3 +36,8 @@ def test_the_user_sends_the_recorded_score_or_its_opposite() -> None:
     assert user_score(1.0, True) == 0.0 and user_score(0.0, True) == 1.0
     assert user_score(0.62, False) == 0.62 and user_score(0.62, True) == pytest.approx(0.38)
     assert user_score(1.3, False) == 1.0 and user_score(-0.1, True) == 1.0  # clamped
+
+
+def test_a_cache_hit_with_no_truth_to_rate_by_is_not_rated() -> None:
+    assert not ratable("unverifiable")
+    assert all(ratable(kind) for kind in ("", "same_item", "gold_match", "wrong"))

@@ -24,7 +24,7 @@ from rich.table import Table
 from ..config import TutelageConfig
 from ..models import JudgeMode, QueryInput, QueryResult
 from ..models.feedback import FeedbackRequest
-from ..policy.bench_feedback import rating_arrives, rating_flipped, user_score
+from ..policy.bench_feedback import ratable, rating_arrives, rating_flipped, user_score
 from ..policy.routing import takes_part
 from ..providers.catalog import ConfigCatalog
 from ..providers.embedders import make_embedder
@@ -172,7 +172,8 @@ async def run_once(
             at = asked.get(cached_query_id(result) or "")
             outcome = served_outcome(it, result, model, items[at] if at is not None else None)
             run.outcomes.append(outcome)
-            if result.status == "ok" and rating_arrives(opts.seed, it.item_id, opts.feedback_rate):
+            if (result.status == "ok" and ratable(outcome.cache)
+                    and rating_arrives(opts.seed, it.item_id, opts.feedback_rate)):  # fmt: skip
                 flipped = rating_flipped(opts.seed, it.item_id, opts.feedback_noise)
                 rated = await engine.rate(FeedbackRequest(
                     query_id=query.query_id, tenant=query.tenant, source="bench",

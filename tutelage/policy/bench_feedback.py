@@ -24,6 +24,14 @@ def rating_arrives(seed: int, item_id: str, rate: float) -> bool:
     return rate > 0 and stable_uniform(RATE_SALT, str(seed), item_id) < rate
 
 
+def ratable(cache_kind: str) -> bool:
+    """Whether the bench's user can rate the served answer at all: a cache hit whose answer was
+    given to another item, where the data holds no gold to compare it with (`unverifiable`),
+    has no truth to rate by. Scoring such a hit 0 is the benchmark's conservative count; sent as
+    a rating it would be a down rating no user gave."""
+    return cache_kind != "unverifiable"
+
+
 def rating_flipped(seed: int, item_id: str, noise: float) -> bool:
     """Whether the user's rating of this item says the opposite of the truth (probability
     `noise`), drawn independently of whether it arrives."""
