@@ -109,6 +109,12 @@ def test_user_verdicts_follow_the_served_answer_and_flip_only_when_decisive() ->
     # Not decisive: a differing answer learns nothing.
     assert user_verdicts("stu", 0.5, agreed) == [("stu", 0.5), ("sup", 0.5)]
     assert user_verdicts("stu", 1.0, {}) == [("stu", 1.0)]
+    # Served wrong, two others differed: at most one of them is right, and which is not known.
+    two = {"peer": False, "other": False, "sup": True}
+    assert user_verdicts("stu", 0.0, two) == [("stu", 0.0), ("sup", 0.0)]
+    # Served right: every different answer is wrong.
+    assert user_verdicts("stu", 1.0, two) == [("stu", 1.0), ("other", 0.0), ("peer", 0.0),
+                                              ("sup", 1.0)]  # fmt: skip
     assert [is_decisive(x) for x in (0.0, 0.2, 0.21, 0.79, 0.8, 1.0)] == [
         True, True, False, False, True, True]  # fmt: skip
     assert "differed" in verdict_reason("peer", "stu", False, 0.0, "down")
@@ -152,6 +158,10 @@ def test_users_rating_a_member_down_is_reason_enough() -> None:
                       sup_user_score_sum=3.0)  # fmt: skip
     why = rated_down(disliked)
     assert why is not None and "0.17 on average over 6" in why and "0.75 over 4" in why
+    # Users rate the supervisor no better there (as often): a hard domain, the member stays.
+    hard = disliked.model_copy(update={"sup_user_judged": 6, "sup_user_score_sum": 1.0})
+    assert rated_down(hard) is None
+    assert rated_down(hard.model_copy(update={"sup_user_score_sum": 2.0})) is not None
 
 
 def _member(role: Role = Role.STUDENT, **roles: Role) -> MemberState:

@@ -177,15 +177,19 @@ def user_verdicts(
     """The user verdicts a rating makes, (member, score), the served member first: it gets the
     user's score; a member whose answer agreed with the served one gets the same score; one
     whose answer differed gets 1 - score when the rating is decisive (at most
-    `DECISIVE_MARGIN` from 0 or 1: the served answer was wrong, so a different one is taken as
-    right, or the other way round), else nothing; one with no telling gets nothing."""
+    `DECISIVE_MARGIN` from 0 or 1: the served answer was right, so a different one is wrong;
+    or it was wrong, so a different one is taken as right), else nothing; one with no telling
+    gets nothing. A wrong served answer vouches for a different one only when one member
+    differed: of several different answers at most one is right, and which is not known."""
     out = [(served_member, score)]
+    differed = [m for m, a in answers_agreed.items() if m != served_member and a is False]
+    credit = is_decisive(score) and (score >= 0.5 or len(differed) == 1)
     for member, agreed in sorted(answers_agreed.items()):
         if member == served_member or agreed is None:
             continue
         if agreed:
             out.append((member, score))
-        elif is_decisive(score):
+        elif credit:
             out.append((member, round(1.0 - score, 6)))
     return out
 
@@ -233,11 +237,17 @@ def users_alone(s: MemberDomainStats, weight: int = USER_WEIGHT) -> MemberDomain
 
 def rated_down(s: MemberDomainStats) -> str | None:
     """Why users' verdicts take the domain from the member, or None: at least
-    `USER_DEMOTE_MIN` of them, averaging below `USER_DEMOTE_BELOW` (whatever the judge says)."""
+    `USER_DEMOTE_MIN` of them, averaging below `USER_DEMOTE_BELOW` (whatever the judge says),
+    and below the supervisor's user mean in the domain where users rated it as often."""
     if s.user_judged < USER_DEMOTE_MIN:
         return None
     mean = s.user_score_sum / s.user_judged
     if mean >= USER_DEMOTE_BELOW:
+        return None
+    # Where users rate the supervisor no better, the domain is hard, not the member worse:
+    # handing it back would not serve users better.
+    if (s.sup_user_judged >= USER_DEMOTE_MIN
+            and mean >= s.sup_user_score_sum / s.sup_user_judged):  # fmt: skip
         return None
     sup = (f"; the supervisor's user verdicts there average "
            f"{s.sup_user_score_sum / s.sup_user_judged:.2f} over {s.sup_user_judged}"
