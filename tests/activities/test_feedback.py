@@ -75,3 +75,27 @@ async def test_ratings_make_verdicts_and_a_correction_is_a_gold_exemplar(tmp_pat
     assert (gold.question, gold.answer, gold.tenant, gold.score, gold.source, gold.reasoning) == (
         "What is six times seven?", "42", "acme", 1.0, "user", "user correction")  # fmt: skip
     assert bank["q4"].tenant == "globex"
+
+
+async def test_a_completion_keeps_at_most_max_ratings(tmp_path: Path) -> None:
+    from tutelage.policy.feedback import MAX_RATINGS_PER_QUERY
+
+    services = Services.open(make_config(tmp_path))
+    try:
+        await QueryActivities(services).record(
+            _served_by_supervisor(services, "q1", "What is six times seven?", "default", "42", "42"))
+        rate = FeedbackActivities(services).record_feedback
+        for i in range(MAX_RATINGS_PER_QUERY):
+            kept = await rate(FeedbackRequest(query_id="q1", score=float(i % 2),
+                                              feedback_id=f"f{i}"))  # fmt: skip
+        refused = await rate(FeedbackRequest(query_id="q1", score=0.0, correction="41",
+                                             feedback_id="one-too-many"))  # fmt: skip
+        rows = services.ledger.rows("SELECT count(*), max(seq) FROM feedback")
+        corrections = services.ledger.corrections()
+    finally:
+        services.close()
+    assert kept.revision == MAX_RATINGS_PER_QUERY and not kept.refused
+    assert refused.found and refused.verdicts == {} and not refused.correction_kept
+    assert f"rated {MAX_RATINGS_PER_QUERY} times" in refused.refused
+    # Nothing of the refused rating was written; the newest kept rating stands.
+    assert rows == [(MAX_RATINGS_PER_QUERY, MAX_RATINGS_PER_QUERY)] and corrections == []

@@ -60,12 +60,19 @@ def test_feedback_rates_the_served_member_for_its_tenant_only(keyed: Served) -> 
                        ({"completion_id": completion.id}, "score"),
                        ({"score": 1}, "completion_id"),
                        ({"completion_id": completion.id, "rating": "meh"}, "rating"),
+                       ({"completion_id": completion.id, "rating": ["up"]}, "rating"),
+                       ({"completion_id": completion.id, "score": 10**400}, "score"),
                        ({"completion_id": completion.id, "score": 1, "comment": "x" * 2001},
                         "comment")):  # fmt: skip
         r = post(bad)
         assert r.status_code == 400 and r.json()["error"]["param"] == param, r.text
     assert post(b"{not json").json()["error"]["code"] == "invalid_json"
     assert post(b"[1]").status_code == 400
+    # Bodies under the limit that Python's json refuses: a 400, never a 500.
+    for body in (b'{"completion_id": "q", "score": ' + b"9" * 5000 + b"}",
+                 b"[" * 50_000 + b"]" * 50_000):  # fmt: skip
+        r = post(body)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json", r.text
     assert post(b'{"completion_id": "' + b"x" * 200_000 + b'"}').status_code == 413
     nokey = httpx.post(url, json={"completion_id": completion.id, "score": 1}, timeout=30)
     assert nokey.status_code == 401 and nokey.json()["error"]["code"] == "missing_api_key"
@@ -85,11 +92,27 @@ def test_feedback_rates_the_served_member_for_its_tenant_only(keyed: Served) -> 
     assert out_of_range.returncode == 1 and "--score" in out_of_range.stderr
     assert "Traceback" not in wrong.stderr + out_of_range.stderr
 
+    # A completion's history is bounded: past MAX_RATINGS_PER_QUERY a rating is refused (429,
+    # not to be retried) and nothing of it is written (the ledger, read below, holds
+    # MAX_RATINGS_PER_QUERY ratings and the first correction).
+    from tutelage.policy.feedback import MAX_RATINGS_PER_QUERY
+
+    for i in range(3, MAX_RATINGS_PER_QUERY):
+        r = post({"completion_id": query_id, "score": 1})
+        assert r.status_code == 200, (i, r.text)
+    full = post({"completion_id": query_id, "score": 0, "correction": "41"})
+    assert full.status_code == 429 and full.headers["x-should-retry"] == "false", full.text
+    assert full.json()["error"]["code"] == "too_many_ratings"
+    cli_full = run_cli(keyed, "feedback", completion.id, "--score", "0")
+    assert cli_full.returncode == 1 and f"rated {MAX_RATINGS_PER_QUERY} times" in cli_full.stderr
+
     history = keyed.ledger_rows("SELECT seq, score, rating, comment, correction, source, tenant"
                                 " FROM feedback ORDER BY seq")  # fmt: skip
-    assert history == [(1, 0.0, "down", "wrong", "6 x 7 = 42", "api", "acme"),
-                       (2, 0.9, None, None, None, "api", "acme"),
-                       (3, 1.0, "up", None, None, "cli", "acme")]  # fmt: skip
+    assert history[:3] == [(1, 0.0, "down", "wrong", "6 x 7 = 42", "api", "acme"),
+                           (2, 0.9, None, None, None, "api", "acme"),
+                           (3, 1.0, "up", None, None, "cli", "acme")]  # fmt: skip
+    assert len(history) == MAX_RATINGS_PER_QUERY
+    assert history[-1] == (MAX_RATINGS_PER_QUERY, 1.0, None, None, None, "api", "acme")
     verdicts = keyed.ledger_rows("SELECT member_id, score, tenant FROM verdicts WHERE judge ="
                                  " 'user' ORDER BY 1")  # fmt: skip
     assert verdicts == [("stu", 1.0, "acme"), ("sup", 1.0, "acme")]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import activity
 
 from ..models.feedback import FeedbackRequest, FeedbackResult
-from ..policy.feedback import answers_agreed, user_verdicts, verdict_reason
+from ..policy.feedback import answers_agreed, rating_refused, user_verdicts, verdict_reason
 from ..store.ledger import FeedbackRow
 from . import names
 
@@ -25,7 +25,8 @@ class FeedbackActivities:
     async def record_feedback(self, req: FeedbackRequest) -> FeedbackResult:
         """Record the rating if the query exists for the tenant: its history row, the user
         verdicts (replacing the query's earlier ones) and its correction. An unknown query, or
-        another tenant's, is `found = False` and writes nothing."""
+        another tenant's, is `found = False` and writes nothing; one whose history is full
+        (`MAX_RATINGS_PER_QUERY`) is `refused` and writes nothing."""
         return await asyncio.to_thread(self._record, req)
 
     def _record(self, req: FeedbackRequest) -> FeedbackResult:
@@ -33,6 +34,11 @@ class FeedbackActivities:
         ctx = ledger.feedback_context(req.query_id, req.tenant)
         if ctx is None:
             return FeedbackResult(found=False, feedback_id=req.feedback_id, query_id=req.query_id)
+        refused = rating_refused(ctx.ratings)
+        if refused is not None:
+            return FeedbackResult(found=True, feedback_id=req.feedback_id, query_id=req.query_id,
+                                  tenant=ctx.tenant, revision=ctx.ratings, served=ctx.served,
+                                  refused=refused)  # fmt: skip
         verdicts: list[tuple[str, float, str]] = []
         if ctx.served is not None:
             agreed = answers_agreed(ctx.served, ctx.answered, ctx.pairs, ctx.scores,

@@ -63,6 +63,8 @@ def run_feedback(config_path: Path | None, completion_id: str, score: float | No
     done = run_with_client(cfg, go, timeout_s + 10)
     if not done.found:
         raise UserError(f"no completion '{completion_id}'{whose}")
+    if done.refused:
+        raise UserError(done.refused)
     said = f"{parsed.rating} ({parsed.score:.2f})" if parsed.rating else f"{parsed.score:.2f}"
     verdicts = ", ".join(f"{m} {v:.2f}" for m, v in done.verdicts.items()) or "none (it failed)"
     out.print(f"rated query {escape(done.query_id)} of tenant {escape(done.tenant)}: {said}, "

@@ -96,6 +96,10 @@ def install_feedback(app: FastAPI, config: TutelageConfig, temporal: TemporalSou
             comment=parsed.comment, correction=parsed.correction, source="api"))  # fmt: skip
         if not result.found:
             raise _not_found(str(payload["completion_id"]))
+        if result.refused:
+            raise APIError(429, result.refused, "too_many_ratings", "completion_id",
+                           headers={"x-should-retry": "false"},
+                           type_="invalid_request_error")  # fmt: skip
         log.info("request %s: feedback %s on query %s: %.2f (revision %d)", rid,
                  result.feedback_id, result.query_id, parsed.score, result.revision)  # fmt: skip
         return JSONResponse({

@@ -32,3 +32,5 @@ class FeedbackResult(BaseModel):
     # rating says about the others that answered: policy/feedback.py).
     verdicts: dict[str, float] = Field(default_factory=dict)
     correction_kept: bool = False
+    # Why the rating was not recorded though the completion exists (its history is full).
+    refused: str = ""

@@ -38,6 +38,9 @@ DECISIVE_MARGIN = 0.2
 # average, over at least this many user verdicts in the domain.
 USER_DEMOTE_BELOW = 0.5
 USER_DEMOTE_MIN = 5
+# A completion's rating history is bounded: past this many ratings a new one is refused (each
+# is a workflow and a row of up to ~22k characters; rating again replaces, so more say nothing).
+MAX_RATINGS_PER_QUERY = 50
 
 RATINGS = {"up": 1.0, "down": 0.0}
 COMPLETION_PREFIX = "chatcmpl-"
@@ -121,6 +124,14 @@ def parse_feedback(payload: dict[str, Any]) -> ParsedFeedback:
     return ParsedFeedback(query_id=query_id_of(raw_id), score=value, rating=rating,
                           comment=_text(payload, "comment", MAX_COMMENT_CHARS),
                           correction=_text(payload, "correction", MAX_CORRECTION_CHARS))  # fmt: skip
+
+
+def rating_refused(ratings_so_far: int) -> str | None:
+    """Why a new rating of a query is refused (its history is full), or None."""
+    if ratings_so_far < MAX_RATINGS_PER_QUERY:
+        return None
+    return (f"This completion has been rated {ratings_so_far} times, the most a completion "
+            f"keeps ({MAX_RATINGS_PER_QUERY}); its standing rating is the newest.")
 
 
 def plausible_query_id(query_id: str) -> bool:

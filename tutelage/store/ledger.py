@@ -127,6 +127,7 @@ class FeedbackContext(NamedTuple):
     answered: list[str]
     scores: dict[str, float]  # the judge's (best) score per member, never a user's
     pairs: list[tuple[str, str, bool]]  # (member_a, member_b, agreed)
+    ratings: int = 0  # the ratings its history holds
 
 
 class FeedbackRow(NamedTuple):
@@ -396,8 +397,11 @@ class Ledger:
             pairs = [(r[0], r[1], bool(r[2])) for r in self._db.execute(
                 "SELECT member_a, member_b, agreed FROM agreements WHERE query_id = ?",
                 [query_id]).fetchall()]  # fmt: skip
+            rated = self._db.execute("SELECT count(*) FROM feedback WHERE query_id = ?",
+                                     [query_id]).fetchone()  # fmt: skip
         return FeedbackContext(tenant=found[0], domain=found[1], served=found[2],
-                               answered=answered, scores=scores, pairs=pairs)  # fmt: skip
+                               answered=answered, scores=scores, pairs=pairs,
+                               ratings=int(rated[0]) if rated else 0)  # fmt: skip
 
     def write_feedback(self, fb: FeedbackRow, domain: str | None,
                        verdicts: list[tuple[str, float, str]]) -> tuple[int, bool]:  # fmt: skip
