@@ -99,3 +99,34 @@ async def test_a_completion_keeps_at_most_max_ratings(tmp_path: Path) -> None:
     assert f"rated {MAX_RATINGS_PER_QUERY} times" in refused.refused
     # Nothing of the refused rating was written; the newest kept rating stands.
     assert rows == [(MAX_RATINGS_PER_QUERY, MAX_RATINGS_PER_QUERY)] and corrections == []
+
+
+async def test_what_users_take_back_after_it_was_banked_leaves_the_bank(tmp_path: Path) -> None:
+    services = Services.open(make_config(tmp_path))
+    try:
+        record = QueryActivities(services).record
+        for qid, text, sup in (("q1", "What is six times seven?", "42"),
+                               ("q2", "What is two plus five?", "7"),
+                               ("q3", "What is three plus three?", "6")):  # fmt: skip
+            await record(_served_by_supervisor(services, qid, text, "default", sup, sup))
+        distill = LifecycleActivities(services, None).collect_exemplars
+        rate = FeedbackActivities(services).record_feedback
+        first = await distill(DistillRequest())
+        version = services.exemplars.version()
+        # Late ratings: q1's banked answer is rated down, q2's corrected twice.
+        await rate(FeedbackRequest(query_id="q1", score=0.0, feedback_id="f1"))
+        await rate(FeedbackRequest(query_id="q2", score=0.0, correction="7.0", feedback_id="f2"))
+        second = await distill(DistillRequest())
+        await rate(FeedbackRequest(query_id="q2", score=0.0, correction="seven",
+                                   feedback_id="f3"))  # fmt: skip
+        third = await distill(DistillRequest())
+        bank = {e.exemplar_id: e.answer for e in services.exemplars.all()}
+        versions = services.exemplars.version()
+    finally:
+        services.close()
+    assert (first.added, first.withdrawn) == (3, 0)
+    assert (second.added, second.withdrawn) == (1, 2)  # q1 and q2 out, q2's correction in
+    assert (third.added, third.withdrawn) == (1, 1)  # the newer correction replaces it
+    assert bank == {"q3": "6", "q2:correction-2": "seven"}
+    # Versions never go back, though the rows of the newest were deleted.
+    assert versions == version + 2

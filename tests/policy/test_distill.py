@@ -112,3 +112,18 @@ def test_the_shared_pool_is_empty_by_default_and_names_its_tenants() -> None:
            "distillation": {"shared_exemplar_tenants": ["a", ""]}}  # fmt: skip
     with pytest.raises(ConfigError, match="needs a name"):
         parse_config(raw, Path("t.toml"))
+
+
+def test_users_take_back_what_they_rated_down_corrected_or_corrected_again() -> None:
+    from tutelage.policy.distill import withdrawn_exemplars
+
+    banked = {"q1", "q2", "q3", "q4", "q5:correction-1", "q5:correction-2", "q6:correction-1"}
+    rated = {"q1": 0.0, "q2": 1.0, "q3": 0.85}  # standing user scores of served answers
+    corrections = {"q4": 2, "q5": 2, "q6": 1}  # standing correction per query: its seq
+    assert withdrawn_exemplars(banked, rated, corrections, min_score=0.9) == {
+        "q1",  # rated down
+        "q3",  # rated below the bank's bar
+        "q4",  # corrected: the correction is the exemplar now
+        "q5:correction-1",  # replaced by a newer correction
+    }  # fmt: skip
+    assert withdrawn_exemplars(set(), rated, corrections, 0.9) == set()

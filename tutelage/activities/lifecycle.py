@@ -60,6 +60,7 @@ from ..policy.distill import (
     learns_from_exemplars,
     to_chat_jsonl_record,
     visible_to,
+    withdrawn_exemplars,
 )
 from ..policy.domains import best_kmeans, cluster_count, name_clusters
 from ..policy.feedback import USER_JUDGE, correction_exemplar
@@ -264,8 +265,12 @@ class LifecycleActivities:
                     " AND judge <> ?", [USER_JUDGE])
             )  # fmt: skip
             rated = s.ledger.served_user_scores()
+            standing = {c[0]: c[4] for c in s.ledger.corrections()}
+            # What users took back since it was banked leaves the bank first.
+            withdrawn = s.exemplars.withdraw(withdrawn_exemplars(s.exemplars.ids(), rated,
+                                                                 standing, min_score))  # fmt: skip
             found, vectors = self._corrections()
-            corrected = {c[0] for c in s.ledger.corrections()}
+            corrected = set(standing)
             for row in s.memory.winners(teachers, window):
                 if row["query_id"] in corrected:
                     continue  # users gave a better answer: theirs is the exemplar
@@ -290,7 +295,8 @@ class LifecycleActivities:
             for per_member in by_tenant.values():
                 for member_id, lines in per_member.items():
                     exported[member_id] = exported.get(member_id, 0) + lines
-            return DistillResult(learners=learners, added=added, bank_size=s.exemplars.size(),
+            return DistillResult(learners=learners, added=added, withdrawn=withdrawn,
+                                 bank_size=s.exemplars.size(),
                                  bank_version=version, exported=exported,
                                  exported_by_tenant=by_tenant, tenants_restored=restored,
                                  held_out=conf.held_out)  # fmt: skip

@@ -382,6 +382,9 @@ class DistillResult(BaseModel):
     learners: dict[str, int] = Field(default_factory=dict)  # member -> its bank version now
     held_out: int = 20  # how many judged queries the quality gate re-asks
     added: int = 0
+    # Banked exemplars users took back since (rated below the bar, corrected, or a correction
+    # a newer one replaced), deleted this run.
+    withdrawn: int = 0
     bank_size: int = 0
     bank_version: int = 0
     exported: dict[str, int] = Field(default_factory=dict)  # member -> JSONL lines written

@@ -76,6 +76,24 @@ def exemplar_messages(
     return messages
 
 
+def withdrawn_exemplars(banked: set[str], rated: dict[str, float],
+                        corrections: dict[str, int], min_score: float) -> set[str]:  # fmt: skip
+    """The banked exemplars users have since taken back: a served answer (its id is its query's)
+    users rated below `min_score` or corrected (their correction is the exemplar now), and a
+    correction (`<query>:correction-<seq>`) a newer one of the same query replaced.
+    `rated` is each rated query's standing user score of its served answer, `corrections` each
+    corrected query's standing correction's seq."""
+    out = set()
+    for eid in banked:
+        query_id, _, seq = eid.partition(":correction-")
+        if seq:
+            if seq.isdigit() and corrections.get(query_id, int(seq)) != int(seq):
+                out.add(eid)
+        elif eid in corrections or rated.get(eid, min_score) < min_score:
+            out.add(eid)
+    return out
+
+
 def choose_exemplars(
     candidates: list[Exemplar], known: set[str], min_score: float
 ) -> list[Exemplar]:

@@ -31,6 +31,9 @@ def _tenant_filter(tenants: list[str]) -> str:
 class ExemplarBank:
     def __init__(self, path: Path, dim: int) -> None:
         path.mkdir(parents=True, exist_ok=True)
+        # The highest version ever given out: withdrawn rows are deleted, and a version a
+        # member passed the gate at must never be given to other rows after them.
+        self._floor_path = path / "version-floor"
         self._db = lancedb.connect(str(path))
         self._lock = threading.Lock()
         schema = pa.schema(
@@ -59,6 +62,12 @@ class ExemplarBank:
     def version(self) -> int:
         rows = self._table.search().select(["version"]).limit(None).to_list() if self.size() else []
         return max((int(r["version"]) for r in rows), default=0)
+
+    def _floor(self) -> int:
+        try:
+            return int(self._floor_path.read_text().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
 
     def size(self) -> int:
         return self._table.count_rows()
@@ -110,10 +119,21 @@ class ExemplarBank:
             fresh = [(e, v) for e, v in exemplars if e.exemplar_id not in known]
             if not fresh:
                 return 0
-            version = self.version() + 1
+            version = max(self.version(), self._floor()) + 1
             self._table.add([{**e.model_dump(), "version": version, "vector": v}
                              for e, v in fresh])  # fmt: skip
             return len(fresh)
+
+    def withdraw(self, exemplar_ids: set[str]) -> int:
+        """Delete these rows (users found them wrong, or a newer correction replaced them);
+        returns how many were there. Versions never go back: the highest given out is kept."""
+        with self._lock:
+            gone = sorted(exemplar_ids & self.ids())
+            if not gone:
+                return 0
+            self._floor_path.write_text(str(max(self.version(), self._floor())))
+            self._table.delete("exemplar_id IN (" + ", ".join(_quote(i) for i in gone) + ")")
+            return len(gone)
 
     def nearest(
         self,
