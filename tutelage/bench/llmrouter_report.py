@@ -216,9 +216,9 @@ def llmrouter_report(
         "final_roster_by_domain": head_run.roster_by_domain,
         "peer_panels": head_run.peers,
     }  # fmt: skip
-    if opts.feedback_rate > 0:
-        report["targets"]["feedback"] = _feedback_target(
-            opts, head, best_model, rows, [head_run.outcomes[i] for i in counted_at])
+    # Its figures at R = 0 too: the run the ratings are measured against.
+    report["targets"]["feedback"] = _feedback_target(
+        opts, head, best_model, rows, [head_run.outcomes[i] for i in counted_at])
     teachers = [e["check"] for e in report["events"] if "check" in e]
     # Zero promotions to teacher is reported as zero, not as met.
     report["targets"]["teacher_promotions"] = {
@@ -241,7 +241,7 @@ def summary_table(report: dict[str, Any]) -> Table:
     tg = report["targets"]
     lc = tg["learning_curve"]
     fb, hits = report["feedback"], report["cache_hits"]
-    fbt = tg.get("feedback")
+    fbt = tg.get("feedback") if report["feedback"]["rate"] > 0 else None
     feedback_target = "" if fbt is None else (
         f" · feedback target (>= {fbt['accuracy_at_least']:.3f} at <= x{fbt['cost_ratio_at_most']}"
         f", last fifth <= x{fbt['last_fifth']['cost_ratio_at_most']}): "
