@@ -265,11 +265,12 @@ class LifecycleActivities:
                     " AND judge <> ?", [USER_JUDGE])
             )  # fmt: skip
             rated = s.ledger.served_user_scores()
-            standing = {c[0]: c[4] for c in s.ledger.corrections()}
+            corrections = s.ledger.corrections()
+            standing = {c[0]: c[4] for c in corrections}
             # What users took back since it was banked leaves the bank first.
             withdrawn = s.exemplars.withdraw(withdrawn_exemplars(s.exemplars.ids(), rated,
                                                                  standing, min_score))  # fmt: skip
-            found, vectors = self._corrections()
+            found, vectors = self._corrections(corrections)
             corrected = set(standing)
             for row in s.memory.winners(teachers, window):
                 if row["query_id"] in corrected:
@@ -303,14 +304,14 @@ class LifecycleActivities:
 
         return await asyncio.to_thread(run)
 
-    def _corrections(self) -> tuple[list[Exemplar], dict[str, list[float]]]:
+    def _corrections(self, corrections: list[tuple[str, str, str | None, str, int]]
+                     ) -> tuple[list[Exemplar], dict[str, list[float]]]:  # fmt: skip
         """Users' corrections not yet banked, as gold exemplars of their query's tenant and
         domain, with their query's embedding. A correction of a query the memory does not hold
         (a cache hit: its question was never stored) stays in the ledger, unbanked."""
         s = self.s
         banked = s.exemplars.ids()
-        waiting = [c for c in s.ledger.corrections()
-                   if f"{c[0]}:correction-{c[4]}" not in banked]  # fmt: skip
+        waiting = [c for c in corrections if f"{c[0]}:correction-{c[4]}" not in banked]
         rows = s.memory.by_ids({c[0] for c in waiting}) if waiting else {}
         found, vectors = [], {}
         for query_id, tenant, domain, text, seq in waiting:

@@ -60,4 +60,3 @@ def json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise APIError(400, "The request body must be a JSON object.", "invalid_request_body")
     return payload
-

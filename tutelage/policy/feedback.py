@@ -249,7 +249,8 @@ def users_alone(s: MemberDomainStats, weight: int = USER_WEIGHT) -> MemberDomain
 def rated_down(s: MemberDomainStats) -> str | None:
     """Why users' verdicts take the domain from the member, or None: at least
     `USER_DEMOTE_MIN` of them, averaging below `USER_DEMOTE_BELOW` (whatever the judge says),
-    and below the supervisor's user mean in the domain where users rated it as often."""
+    and, where users rated the supervisor's answers in the domain at least as many times,
+    below the supervisor's user mean there."""
     if s.user_judged < USER_DEMOTE_MIN:
         return None
     mean = s.user_score_sum / s.user_judged
