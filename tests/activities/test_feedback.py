@@ -90,11 +90,15 @@ async def test_a_completion_keeps_at_most_max_ratings(tmp_path: Path) -> None:
                                               feedback_id=f"f{i}"))  # fmt: skip
         refused = await rate(FeedbackRequest(query_id="q1", score=0.0, correction="41",
                                              feedback_id="one-too-many"))  # fmt: skip
+        # The last one kept, written again (a retried activity): recorded, not refused.
+        retried = await rate(FeedbackRequest(query_id="q1", score=1.0,
+                                             feedback_id=f"f{MAX_RATINGS_PER_QUERY - 1}"))  # fmt: skip
         rows = services.ledger.rows("SELECT count(*), max(seq) FROM feedback")
         corrections = services.ledger.corrections()
     finally:
         services.close()
     assert kept.revision == MAX_RATINGS_PER_QUERY and not kept.refused
+    assert retried.revision == MAX_RATINGS_PER_QUERY and not retried.refused
     assert refused.found and refused.verdicts == {} and not refused.correction_kept
     assert f"rated {MAX_RATINGS_PER_QUERY} times" in refused.refused
     # Nothing of the refused rating was written; the newest kept rating stands.

@@ -31,7 +31,7 @@ class FeedbackActivities:
 
     def _record(self, req: FeedbackRequest) -> FeedbackResult:
         ledger = self.s.ledger
-        ctx = ledger.feedback_context(req.query_id, req.tenant)
+        ctx = ledger.feedback_context(req.query_id, req.tenant, req.feedback_id)
         if ctx is None:
             return FeedbackResult(found=False, feedback_id=req.feedback_id, query_id=req.query_id)
         refused = rating_refused(ctx.ratings)

@@ -127,7 +127,7 @@ class FeedbackContext(NamedTuple):
     answered: list[str]
     scores: dict[str, float]  # the judge's (best) score per member, never a user's
     pairs: list[tuple[str, str, bool]]  # (member_a, member_b, agreed)
-    ratings: int = 0  # the ratings its history holds
+    ratings: int = 0  # the ratings its history holds (besides the one being written)
 
 
 class FeedbackRow(NamedTuple):
@@ -378,7 +378,8 @@ class Ledger:
                 " FROM key_charges WHERE month = ? GROUP BY key_id", [day, month]).fetchall()  # fmt: skip
         return ({r[0]: float(r[1] or 0.0) for r in rows}, {r[0]: float(r[2] or 0.0) for r in rows})
 
-    def feedback_context(self, query_id: str, tenant: str | None) -> FeedbackContext | None:
+    def feedback_context(self, query_id: str, tenant: str | None,
+                         feedback_id: str = "") -> FeedbackContext | None:  # fmt: skip
         """What a rating of the query needs to know (None: no such query, or another tenant's):
         its tenant, domain and served member, the members whose answers succeeded, the judge's
         scores (never users') and the recorded agreements between answers."""
@@ -397,8 +398,9 @@ class Ledger:
             pairs = [(r[0], r[1], bool(r[2])) for r in self._db.execute(
                 "SELECT member_a, member_b, agreed FROM agreements WHERE query_id = ?",
                 [query_id]).fetchall()]  # fmt: skip
-            rated = self._db.execute("SELECT count(*) FROM feedback WHERE query_id = ?",
-                                     [query_id]).fetchone()  # fmt: skip
+            # Other ratings than `feedback_id`: a retried write of one already kept is not new.
+            rated = self._db.execute("SELECT count(*) FROM feedback WHERE query_id = ?"
+                                     " AND feedback_id <> ?", [query_id, feedback_id]).fetchone()  # fmt: skip
         return FeedbackContext(tenant=found[0], domain=found[1], served=found[2],
                                answered=answered, scores=scores, pairs=pairs,
                                ratings=int(rated[0]) if rated else 0)  # fmt: skip
